@@ -1,0 +1,35 @@
+/**
+ * The API client.
+ *
+ * @module
+ */
+import { type ClientOptions, Files } from "./files.ts";
+
+/**
+ * A client of the files API.
+ *
+ * @example
+ * ```ts ignore
+ * import { Client } from "@fileurls/fileurls";
+ * const client = new Client({
+ *   baseUrl: "https://api.example.com/v1",
+ *   apiKey: Deno.env.get("FILEURLS_API_KEY"),
+ * });
+ * const url = await client.files.upload("./photo.png", "prediction");
+ * ```
+ */
+export class Client {
+  /** The `Files` resource: URLs for one file, and uploads. */
+  readonly files: Files;
+
+  /**
+   * Creates a client.
+   *
+   * @param options Base URL, API key, `fetch`, retries, timeout and headers.
+   * @throws {TypeError} If there is no base URL, or an option is malformed.
+   * @throws {RangeError} If `maxRetries` or `timeout` is out of range.
+   */
+  constructor(options: ClientOptions = {}) {
+    this.files = new Files(options);
+  }
+}

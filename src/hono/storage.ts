@@ -1,0 +1,160 @@
+/**
+ * The contract between {@linkcode filesRoute} and the places it keeps files.
+ *
+ * Two kinds of storage exist:
+ *
+ * - A {@linkcode Storage} receives the bytes through the route (`PUT` on an
+ *   upload URL) and hands them back for downloads. {@linkcode memoryStorage}
+ *   and {@linkcode fsStorage} are of this kind.
+ * - A {@linkcode PresignedStorage} never sees the bytes: it hands out URLs of
+ *   its own (for example presigned S3 URLs) that the client talks to directly.
+ *
+ * This module holds types only and imports nothing at run time.
+ *
+ * @module
+ */
+
+/** What the route knows about a file before any byte of it arrives. */
+export interface FileInfo {
+  /** The original file name, as the caller declared it. Metadata only. */
+  name: string;
+  /** The exact size in bytes. */
+  size: number;
+  /** The declared media type, e.g. `"image/png"`. */
+  type: string;
+}
+
+/** A file that has been stored completely. */
+export interface StoredFile extends FileInfo {
+  /** The storage key: random, never derived from the name. */
+  key: string;
+  /** When the upload completed. */
+  uploadedAt: Date;
+}
+
+/** An inclusive byte range, as in `Range: bytes=start-end`. */
+export interface ByteRange {
+  /** First byte, counted from 0. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+/**
+ * Thrown by {@linkcode Storage.put} when the key is already stored or another
+ * upload to it is in progress. The route answers 409.
+ */
+export class StorageConflictError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param key The storage key that is taken.
+   * @param options The cause, if any.
+   */
+  constructor(key: string, options?: ErrorOptions) {
+    super(`Cannot store "${key}": the key is already taken`, options);
+    this.name = "StorageConflictError";
+  }
+}
+
+/**
+ * A storage that receives the bytes through the route.
+ *
+ * Implementations must keep these invariants, which the route relies on:
+ *
+ * - **All or nothing.** A file becomes visible to {@linkcode Storage.stat} and
+ *   {@linkcode Storage.read} only after exactly `info.size` bytes have arrived.
+ *   A body that ends early, runs long or errors leaves nothing behind, and the
+ *   key stays free for a later attempt.
+ * - **Write once.** `put` on a key that is stored, or that another `put` is
+ *   writing, rejects with {@linkcode StorageConflictError}.
+ * - **Streaming.** A body is never buffered whole where the backend can avoid it.
+ *
+ * @example A storage that refuses everything
+ * ```ts
+ * import type { Storage } from "@fileurls/fileurls/hono";
+ *
+ * const readOnly: Storage = {
+ *   put: () => Promise.reject(new Error("Cannot store: read-only")),
+ *   stat: () => Promise.resolve(undefined),
+ *   read: () => Promise.resolve(undefined),
+ *   delete: () => Promise.resolve(),
+ * };
+ * ```
+ */
+export interface Storage {
+  /**
+   * Stores a file under `key`, all or nothing.
+   *
+   * @param key A random key made by the route.
+   * @param body The bytes. The storage must read exactly `info.size` bytes.
+   * @param info Name, size and type to keep with the file.
+   * @returns The stored file.
+   * @throws {StorageConflictError} If the key is stored or being written.
+   * @throws {RangeError} If the body is shorter or longer than `info.size`.
+   */
+  put(
+    key: string,
+    body: ReadableStream<Uint8Array>,
+    info: FileInfo,
+  ): Promise<StoredFile>;
+  /**
+   * Looks up a completely stored file.
+   *
+   * @param key The storage key.
+   * @returns The file, or `undefined` if it is not (yet) stored.
+   */
+  stat(key: string): Promise<StoredFile | undefined>;
+  /**
+   * Reads a stored file, or a byte range of it.
+   *
+   * @param key The storage key.
+   * @param range An inclusive range within the file; the whole file if absent.
+   * @returns The bytes, or `undefined` if the file is not stored.
+   */
+  read(
+    key: string,
+    range?: ByteRange,
+  ): Promise<ReadableStream<Uint8Array> | undefined>;
+  /**
+   * Removes a stored file. Removing a missing key is not an error.
+   *
+   * @param key The storage key.
+   */
+  delete(key: string): Promise<void>;
+}
+
+/** The URLs a {@linkcode PresignedStorage} hands out for one file. */
+export interface PresignedUrls {
+  /** Where the client sends `PUT` with the exact size and type. */
+  upload_url: string;
+  /** Where the stored file can be fetched with `GET`. */
+  download_url: string;
+  /** When the upload URL really expires, if the store clamped the request. */
+  uploadExpiresAt?: Date;
+}
+
+/** The expiry times the route asks a {@linkcode PresignedStorage} for. */
+export interface PresignOptions {
+  /** When the upload URL stops working. */
+  uploadExpiresAt: Date;
+  /** When the download URL stops working. */
+  downloadExpiresAt: Date;
+}
+
+/**
+ * A storage that the client talks to directly, through URLs it signs itself
+ * (for example S3 presigned URLs). The route only authorizes and signs; it
+ * never sees the bytes.
+ */
+export interface PresignedStorage {
+  /**
+   * Makes the upload and download URLs for one file. The upload URL must make
+   * the store itself reject a body of another size or type.
+   *
+   * @param info Name, size and type the upload must match.
+   * @param options When each URL expires.
+   * @returns The two URLs.
+   */
+  presign(info: FileInfo, options: PresignOptions): Promise<PresignedUrls>;
+}
