@@ -1,0 +1,439 @@
+/**
+ * S3-compatible storage for `filesRoute`: the route only signs, and
+ * the bytes go straight from the client to the bucket (AWS S3, Cloudflare R2,
+ * MinIO, …) and back, through presigned URLs.
+ *
+ * This is the only module of fileurls that imports the SigV4 signer
+ * (`aws4fetch`, built on Web Crypto), so it runs on Deno, Bun, Node and
+ * workerd, and a program that does not use S3 does not load it.
+ *
+ * @example Serve the route with an R2 bucket
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { filesRoute } from "@fileurls/fileurls/hono";
+ * import { s3Storage } from "@fileurls/fileurls/s3";
+ *
+ * const storage = s3Storage({
+ *   endpoint: "https://0123456789abcdef.r2.cloudflarestorage.com",
+ *   bucket: "uploads",
+ *   accessKeyId: Deno.env.get("AWS_ACCESS_KEY_ID")!,
+ *   secretAccessKey: Deno.env.get("AWS_SECRET_ACCESS_KEY")!,
+ * });
+ * const app = new Hono().route(
+ *   "/v1",
+ *   filesRoute({ storage, secret: Deno.env.get("FILEURLS_SECRET")!, apiKeys: ["key"] }),
+ * );
+ * Deno.serve(app.fetch);
+ * ```
+ *
+ * @module
+ */
+
+import { AwsV4Signer } from "aws4fetch";
+import { contentDisposition, isInlineType } from "./_content_disposition.ts";
+import type {
+  FileInfo,
+  PresignedStorage,
+  PresignedUrls,
+  PresignOptions,
+} from "./storage.ts";
+
+/** The longest lifetime S3 allows for a presigned URL: 7 days, in seconds. */
+const MAX_EXPIRES_SECONDS = 604_800;
+
+/** Options of {@linkcode s3Storage}. */
+export interface S3StorageOptions {
+  /**
+   * The S3 endpoint, without the bucket: `https://s3.eu-west-1.amazonaws.com`
+   * (AWS), `https://<account>.r2.cloudflarestorage.com` (Cloudflare R2),
+   * `http://127.0.0.1:9000` (MinIO). A path is kept as a prefix of every URL.
+   */
+  endpoint: string | URL;
+  /** The bucket name (3 to 63 characters: `a-z`, `0-9`, `.`, `-`). */
+  bucket: string;
+  /**
+   * The signing region.
+   *
+   * @default {the region of an AWS endpoint (`s3.<region>.amazonaws.com`), `"auto"` for R2, else `"us-east-1"`}
+   */
+  region?: string;
+  /** The access key id (`AWS_ACCESS_KEY_ID`). */
+  accessKeyId: string;
+  /** The secret access key (`AWS_SECRET_ACCESS_KEY`). */
+  secretAccessKey: string;
+  /**
+   * The session token of temporary credentials (`AWS_SESSION_TOKEN`).
+   *
+   * @default {undefined}
+   */
+  sessionToken?: string;
+  /**
+   * When temporary credentials expire. No URL is signed to outlive them: S3
+   * refuses a presigned URL once its credentials have expired anyway.
+   *
+   * @default {undefined}
+   */
+  sessionExpiresAt?: Date;
+  /**
+   * Put before every key, e.g. `"uploads/"`. Letters, digits, `/`, `_`, `.`
+   * and `-`; no leading `/`, no empty, `.` or `..` segment.
+   *
+   * @default {""}
+   */
+  prefix?: string;
+  /**
+   * `true` for path-style URLs (`https://endpoint/bucket/key`), which MinIO,
+   * R2 and most S3-compatible servers expect; `false` for virtual-hosted-style
+   * URLs (`https://bucket.endpoint/key`), which AWS recommends.
+   *
+   * @default {`false` for an `amazonaws.com` endpoint, else `true`}
+   */
+  forcePathStyle?: boolean;
+}
+
+/**
+ * A storage that hands out presigned S3 URLs. `filesRoute` answers
+ * `POST /files/urls` with them and never sees the bytes.
+ *
+ * - `upload_url` is a presigned `PUT` whose signed headers are `host`,
+ *   `content-length` and `content-type` with the declared values, so the
+ *   bucket itself rejects a body of another size or type, and a chunked body
+ *   (which has no `Content-Length`). It expires when the route asks, clamped
+ *   to 1 second … 7 days and to `sessionExpiresAt`.
+ * - `download_url` is a presigned `GET` with `response-content-type` (the
+ *   declared type) and `response-content-disposition` (the original name per
+ *   RFC 6266; `attachment`, or `inline` for a short list of safe types).
+ *
+ * Keys are 128 random bits (base64url) under `prefix`; the original name never
+ * reaches the key and travels only in the download URL. An upload URL can be
+ * used again until it expires, and a second `PUT` with the same size and type
+ * replaces the object: keep `uploadTtl` short where that matters.
+ *
+ * @param options The endpoint, bucket, credentials and key prefix.
+ * @returns The storage, to pass as `filesRoute({ storage })`.
+ * @throws {TypeError} If an option is missing or malformed.
+ *
+ * @example
+ * ```ts
+ * import { s3Storage } from "@fileurls/fileurls/s3";
+ *
+ * const storage = s3Storage({
+ *   endpoint: "http://127.0.0.1:9000",
+ *   bucket: "uploads",
+ *   accessKeyId: "minioadmin",
+ *   secretAccessKey: "minioadmin",
+ * });
+ * const urls = await storage.presign(
+ *   { name: "report.pdf", size: 1234, type: "application/pdf" },
+ *   {
+ *     uploadExpiresAt: new Date(Date.now() + 3600_000),
+ *     downloadExpiresAt: new Date(Date.now() + 86400_000),
+ *   },
+ * );
+ * console.log(urls.upload_url.startsWith("http://127.0.0.1:9000/uploads/"));
+ * ```
+ */
+export function s3Storage(options: S3StorageOptions): PresignedStorage {
+  const config = validate(options);
+  const cache = new Map<string, ArrayBuffer>();
+  return {
+    presign(info: FileInfo, times: PresignOptions): Promise<PresignedUrls> {
+      return presign(config, cache, info, times);
+    },
+  };
+}
+
+/**
+ * Makes an {@linkcode s3Storage} from environment variables, as
+ * `fileurls serve --storage s3` does:
+ *
+ * | Variable | Option |
+ * | --- | --- |
+ * | `FILEURLS_S3_ENDPOINT` (required) | `endpoint` |
+ * | `FILEURLS_S3_BUCKET` (required) | `bucket` |
+ * | `FILEURLS_S3_REGION` | `region` |
+ * | `FILEURLS_S3_PREFIX` | `prefix` |
+ * | `FILEURLS_S3_FORCE_PATH_STYLE` (`true` or `false`) | `forcePathStyle` |
+ * | `AWS_ACCESS_KEY_ID` (required) | `accessKeyId` |
+ * | `AWS_SECRET_ACCESS_KEY` (required) | `secretAccessKey` |
+ * | `AWS_SESSION_TOKEN` | `sessionToken` |
+ * | `AWS_CREDENTIAL_EXPIRATION` (ISO 8601) | `sessionExpiresAt` |
+ *
+ * An empty variable counts as unset.
+ *
+ * @param env The variables, e.g. `Deno.env.toObject()` or `process.env`.
+ * @returns The storage.
+ * @throws {TypeError} Naming every missing required variable, or a malformed one.
+ *
+ * @example
+ * ```ts
+ * import { s3StorageFromEnv } from "@fileurls/fileurls/s3";
+ *
+ * const storage = s3StorageFromEnv({
+ *   FILEURLS_S3_ENDPOINT: "https://s3.eu-west-1.amazonaws.com",
+ *   FILEURLS_S3_BUCKET: "my-uploads",
+ *   AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+ *   AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+ * });
+ * ```
+ */
+export function s3StorageFromEnv(
+  env: Record<string, string | undefined>,
+): PresignedStorage {
+  const get = (name: string): string | undefined => env[name] || undefined;
+  const required = [
+    "FILEURLS_S3_ENDPOINT",
+    "FILEURLS_S3_BUCKET",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+  ];
+  const missing = required.filter((name) => get(name) === undefined);
+  if (missing.length > 0) {
+    throw new TypeError(
+      `Cannot configure S3 storage from the environment: missing ${
+        missing.join(", ")
+      }`,
+    );
+  }
+  const pathStyle = get("FILEURLS_S3_FORCE_PATH_STYLE");
+  if (
+    pathStyle !== undefined && pathStyle !== "true" && pathStyle !== "false"
+  ) {
+    throw new TypeError(
+      `Cannot configure S3 storage from the environment: FILEURLS_S3_FORCE_PATH_STYLE must be "true" or "false", got "${pathStyle}"`,
+    );
+  }
+  const expiration = get("AWS_CREDENTIAL_EXPIRATION");
+  const sessionExpiresAt = expiration === undefined
+    ? undefined
+    : new Date(expiration);
+  if (sessionExpiresAt !== undefined && isNaN(sessionExpiresAt.getTime())) {
+    throw new TypeError(
+      `Cannot configure S3 storage from the environment: AWS_CREDENTIAL_EXPIRATION is not a date: "${expiration}"`,
+    );
+  }
+  return s3Storage({
+    endpoint: get("FILEURLS_S3_ENDPOINT")!,
+    bucket: get("FILEURLS_S3_BUCKET")!,
+    region: get("FILEURLS_S3_REGION"),
+    prefix: get("FILEURLS_S3_PREFIX"),
+    forcePathStyle: pathStyle === undefined ? undefined : pathStyle === "true",
+    accessKeyId: get("AWS_ACCESS_KEY_ID")!,
+    secretAccessKey: get("AWS_SECRET_ACCESS_KEY")!,
+    sessionToken: get("AWS_SESSION_TOKEN"),
+    sessionExpiresAt,
+  });
+}
+
+interface Config {
+  /** Origin and base path, without a trailing slash, bucket included. */
+  base: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string | undefined;
+  sessionExpiresAt: Date | undefined;
+  prefix: string;
+}
+
+function fail(detail: string): never {
+  throw new TypeError(`Cannot create S3 storage: ${detail}`);
+}
+
+function requireString(value: unknown, name: string): string {
+  if (typeof value !== "string" || value === "") {
+    fail(`${name} must be a non-empty string`);
+  }
+  return value;
+}
+
+function validate(options: S3StorageOptions): Config {
+  if (typeof options !== "object" || options === null) {
+    fail("options must be an object");
+  }
+  let endpoint: URL;
+  try {
+    endpoint = new URL(options.endpoint);
+  } catch {
+    fail(`endpoint is not a URL: "${String(options.endpoint)}"`);
+  }
+  if (endpoint.protocol !== "https:" && endpoint.protocol !== "http:") {
+    fail(`endpoint must be an http: or https: URL, got "${endpoint.href}"`);
+  }
+  if (endpoint.search || endpoint.hash || endpoint.username) {
+    fail(
+      `endpoint must not carry a query, a fragment or credentials: "${endpoint.href}"`,
+    );
+  }
+  const bucket = requireString(options.bucket, "bucket");
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    fail(
+      `bucket must be 3 to 63 characters of a-z, 0-9, "." and "-", got "${bucket}"`,
+    );
+  }
+  const host = endpoint.hostname.toLowerCase();
+  const region = options.region === undefined
+    ? guessRegion(host)
+    : requireString(options.region, "region");
+  const accessKeyId = requireString(options.accessKeyId, "accessKeyId");
+  const secretAccessKey = requireString(
+    options.secretAccessKey,
+    "secretAccessKey",
+  );
+  const sessionToken = options.sessionToken === undefined
+    ? undefined
+    : requireString(options.sessionToken, "sessionToken");
+  const sessionExpiresAt = options.sessionExpiresAt;
+  if (
+    sessionExpiresAt !== undefined &&
+    !(sessionExpiresAt instanceof Date && !isNaN(sessionExpiresAt.getTime()))
+  ) {
+    fail("sessionExpiresAt must be a valid Date");
+  }
+  const prefix = options.prefix ?? "";
+  if (typeof prefix !== "string") fail("prefix must be a string");
+  if (
+    !/^[A-Za-z0-9/_.-]*$/.test(prefix) || prefix.startsWith("/") ||
+    prefix.split("/").slice(0, -1).some((s) =>
+      s === "" || s === "." || s === ".."
+    )
+  ) {
+    fail(
+      `prefix must be letters, digits, "/", "_", "." and "-" without a leading "/" or an empty, "." or ".." segment, got "${prefix}"`,
+    );
+  }
+  const pathStyle = options.forcePathStyle ?? !host.endsWith(".amazonaws.com");
+  if (typeof pathStyle !== "boolean") fail("forcePathStyle must be a boolean");
+  const path = endpoint.pathname.replace(/\/+$/, "");
+  const base = pathStyle
+    ? `${endpoint.origin}${path}/${bucket}`
+    : `${endpoint.protocol}//${bucket}.${endpoint.host}${path}`;
+  return {
+    base,
+    region,
+    accessKeyId,
+    secretAccessKey,
+    sessionToken,
+    sessionExpiresAt,
+    prefix,
+  };
+}
+
+function guessRegion(host: string): string {
+  if (host.endsWith(".r2.cloudflarestorage.com")) return "auto";
+  const aws =
+    /(?:^|\.)s3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$/
+      .exec(host);
+  return aws ? aws[1] : "us-east-1";
+}
+
+/** Seconds from `signedAt` to `until`, clamped to what S3 and the session allow. */
+function lifetime(config: Config, signedAt: number, until: Date): number {
+  const wanted = Math.floor((until.getTime() - signedAt) / 1000);
+  let seconds = Math.min(Math.max(wanted, 1), MAX_EXPIRES_SECONDS);
+  if (config.sessionExpiresAt !== undefined) {
+    const left = Math.floor(
+      (config.sessionExpiresAt.getTime() - signedAt) / 1000,
+    );
+    seconds = Math.min(seconds, left);
+  }
+  return seconds;
+}
+
+function randomKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
+}
+
+async function sign(
+  config: Config,
+  cache: Map<string, ArrayBuffer>,
+  method: "GET" | "PUT",
+  url: URL,
+  datetime: string,
+  headers: Record<string, string>,
+): Promise<string> {
+  const signer = new AwsV4Signer({
+    method,
+    url: url.href,
+    headers,
+    accessKeyId: config.accessKeyId,
+    secretAccessKey: config.secretAccessKey,
+    sessionToken: config.sessionToken,
+    service: "s3",
+    region: config.region,
+    cache,
+    datetime,
+    signQuery: true,
+    // Sign Content-Length and Content-Type too, which aws4fetch skips by default.
+    allHeaders: true,
+  });
+  const signed = await signer.sign();
+  return signed.url.href;
+}
+
+async function presign(
+  config: Config,
+  cache: Map<string, ArrayBuffer>,
+  info: FileInfo,
+  times: PresignOptions,
+): Promise<PresignedUrls> {
+  const { name, size, type } = info;
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      "Cannot presign a file: name must be a non-empty string",
+    );
+  }
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(
+      `Cannot presign "${name}": size must be a non-negative safe integer, got ${size}`,
+    );
+  }
+  if (typeof type !== "string" || type === "" || /[^\x20-\x7e]/.test(type)) {
+    throw new TypeError(
+      `Cannot presign "${name}": type must be a non-empty ASCII string`,
+    );
+  }
+  // X-Amz-Date has whole seconds: sign at the start of the current second.
+  const signedAt = Math.floor(Date.now() / 1000) * 1000;
+  const uploadSeconds = lifetime(config, signedAt, times.uploadExpiresAt);
+  const downloadSeconds = lifetime(config, signedAt, times.downloadExpiresAt);
+  if (uploadSeconds < 1 || downloadSeconds < 1) {
+    throw new Error(
+      `Cannot presign "${name}": the S3 session credentials expire at ${config.sessionExpiresAt?.toISOString()}`,
+    );
+  }
+  const datetime = new Date(signedAt).toISOString().replace(
+    /[:-]|\.\d{3}/g,
+    "",
+  );
+  const objectUrl = `${config.base}/${config.prefix}${randomKey()}`;
+
+  const upload = new URL(objectUrl);
+  upload.searchParams.set("X-Amz-Expires", String(uploadSeconds));
+  const download = new URL(objectUrl);
+  download.searchParams.set(
+    "response-content-disposition",
+    contentDisposition(name, isInlineType(type)),
+  );
+  download.searchParams.set("response-content-type", type);
+  download.searchParams.set("X-Amz-Expires", String(downloadSeconds));
+
+  const [uploadUrl, downloadUrl] = await Promise.all([
+    sign(config, cache, "PUT", upload, datetime, {
+      "content-length": String(size),
+      "content-type": type,
+    }),
+    sign(config, cache, "GET", download, datetime, {}),
+  ]);
+  return {
+    upload_url: uploadUrl,
+    download_url: downloadUrl,
+    uploadExpiresAt: new Date(signedAt + uploadSeconds * 1000),
+  };
+}
