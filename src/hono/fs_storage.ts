@@ -1,0 +1,277 @@
+/**
+ * A {@linkcode Storage} in a folder on disk, on `node:fs/promises`, so it
+ * runs on Deno, Bun and Node.
+ *
+ * @module
+ */
+
+import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import {
+  type ByteRange,
+  type FileInfo,
+  type Storage,
+  StorageConflictError,
+  type StoredFile,
+} from "./storage.ts";
+import { checkKey, exactChunks, isWithin } from "./_exact.ts";
+
+/** Options of {@linkcode fsStorage}. */
+export interface FsStorageOptions {
+  /**
+   * The folder that holds the files. It is created on the first upload.
+   * Nothing outside it is ever written or read.
+   */
+  dir: string;
+}
+
+/** Keys being written in this process, per storage folder. */
+const writing = new Map<string, Set<string>>();
+
+/** Bytes gathered before each write, to keep system calls few. */
+const WRITE_BUFFER = 512 * 1024;
+/** Bytes read per chunk when serving a file. */
+const READ_CHUNK = 256 * 1024;
+
+interface Meta {
+  name: string;
+  size: number;
+  type: string;
+  uploadedAt: string;
+}
+
+/**
+ * Makes a storage that keeps each file in a folder of its own,
+ * `{dir}/{key}/data` with its metadata in `{dir}/{key}/meta.json`.
+ *
+ * An upload streams to a temporary folder inside `dir` and is renamed into
+ * place, data and metadata at once, only after exactly `size` bytes arrived
+ * and were flushed to disk. A file is therefore visible completely or not at
+ * all, and a body that ends early or runs long leaves nothing behind. The
+ * rename fails if the key exists, so a key is written once even across
+ * processes; within one process a second writer is refused before it reads a
+ * byte. Temporary folders (`.partial-*`) left by a crash can be deleted.
+ *
+ * @param options Where the files live.
+ * @returns The storage.
+ * @throws {TypeError} If `dir` is not a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { fsStorage } from "@fileurls/fileurls/hono";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const storage = fsStorage({ dir });
+ * await storage.put("abc", new Blob(["hi"]).stream(), {
+ *   name: "hi.txt",
+ *   size: 2,
+ *   type: "text/plain",
+ * });
+ * const file = await storage.stat("abc"); // { key: "abc", size: 2, … }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function fsStorage(options: FsStorageOptions): Storage {
+  if (typeof options?.dir !== "string" || options.dir === "") {
+    throw new TypeError(
+      "Cannot create the file storage: dir must be a non-empty string",
+    );
+  }
+  const dir = resolve(options.dir);
+  let reserved = writing.get(dir);
+  if (reserved === undefined) writing.set(dir, reserved = new Set());
+  const keys = reserved;
+
+  async function stat(key: string): Promise<StoredFile | undefined> {
+    checkKey(key, "look up");
+    let text: string;
+    try {
+      text = await readFile(join(dir, key, "meta.json"), "utf8");
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    const meta = JSON.parse(text) as Meta;
+    return {
+      key,
+      name: meta.name,
+      size: meta.size,
+      type: meta.type,
+      uploadedAt: new Date(meta.uploadedAt),
+    };
+  }
+
+  return {
+    async put(key, body, info: FileInfo) {
+      checkKey(key, "store");
+      if (keys.has(key) || await stat(key) !== undefined) {
+        await body.cancel().catch(() => {});
+        throw new StorageConflictError(key);
+      }
+      keys.add(key);
+      const partial = join(
+        dir,
+        `.partial-${key}-${crypto.randomUUID().slice(0, 8)}`,
+      );
+      try {
+        await mkdir(partial, { recursive: true });
+        const handle = await open(join(partial, "data"), "wx");
+        try {
+          const buffer = new Uint8Array(WRITE_BUFFER);
+          let filled = 0;
+          for await (let chunk of exactChunks(body, info.size, key)) {
+            while (chunk.byteLength > 0) {
+              const take = Math.min(chunk.byteLength, WRITE_BUFFER - filled);
+              buffer.set(chunk.subarray(0, take), filled);
+              filled += take;
+              chunk = chunk.subarray(take);
+              if (filled === WRITE_BUFFER) {
+                await writeAll(handle, buffer, filled);
+                filled = 0;
+              }
+            }
+          }
+          await writeAll(handle, buffer, filled);
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+        const file: StoredFile = {
+          key,
+          name: info.name,
+          size: info.size,
+          type: info.type,
+          uploadedAt: new Date(),
+        };
+        const meta: Meta = {
+          name: file.name,
+          size: file.size,
+          type: file.type,
+          uploadedAt: file.uploadedAt.toISOString(),
+        };
+        await writeFile(join(partial, "meta.json"), JSON.stringify(meta), {
+          flag: "wx",
+        });
+        try {
+          await rename(partial, join(dir, key));
+        } catch (error) {
+          if (await stat(key) !== undefined) {
+            throw new StorageConflictError(key, { cause: error });
+          }
+          throw error;
+        }
+        return file;
+      } catch (error) {
+        await rm(partial, { recursive: true, force: true }).catch(() => {});
+        throw error;
+      } finally {
+        keys.delete(key);
+      }
+    },
+
+    stat,
+
+    async read(key, range?: ByteRange) {
+      checkKey(key, "read");
+      let handle;
+      try {
+        handle = await open(join(dir, key, "data"), "r");
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+      const file = handle;
+      let position: number;
+      let stop: number;
+      try {
+        const { size } = await file.stat();
+        if (range !== undefined && !isWithin(range, size)) {
+          throw new RangeError(
+            `Cannot read "${key}": bytes ${range.start}-${range.end} are outside ${size} bytes`,
+          );
+        }
+        position = range?.start ?? 0;
+        stop = range === undefined ? size : range.end + 1;
+      } catch (error) {
+        await file.close();
+        throw error;
+      }
+      let closed = false;
+      const close = async () => {
+        if (!closed) {
+          closed = true;
+          await file.close();
+        }
+      };
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          try {
+            if (position >= stop) {
+              await close();
+              return controller.close();
+            }
+            const buffer = new Uint8Array(
+              Math.min(READ_CHUNK, stop - position),
+            );
+            const { bytesRead } = await file.read(
+              buffer,
+              0,
+              buffer.byteLength,
+              position,
+            );
+            if (bytesRead === 0) {
+              throw new RangeError(
+                `Cannot read "${key}": the file ended at byte ${position}`,
+              );
+            }
+            position += bytesRead;
+            controller.enqueue(buffer.subarray(0, bytesRead));
+          } catch (error) {
+            await close().catch(() => {});
+            controller.error(error);
+          }
+        },
+        async cancel() {
+          await close();
+        },
+      });
+    },
+
+    async delete(key) {
+      checkKey(key, "delete");
+      // Move it aside first, so that a reader never sees half a file.
+      const doomed = join(
+        dir,
+        `.deleted-${key}-${crypto.randomUUID().slice(0, 8)}`,
+      );
+      try {
+        await rename(join(dir, key), doomed);
+      } catch (error) {
+        if (isMissing(error)) return;
+        throw error;
+      }
+      await rm(doomed, { recursive: true, force: true });
+    },
+  };
+}
+
+async function writeAll(
+  handle: Awaited<ReturnType<typeof open>>,
+  buffer: Uint8Array,
+  length: number,
+): Promise<void> {
+  let offset = 0;
+  while (offset < length) {
+    const { bytesWritten } = await handle.write(
+      buffer,
+      offset,
+      length - offset,
+    );
+    offset += bytesWritten;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
