@@ -697,6 +697,23 @@ describe("s3Storage() arguments", () => {
       },
     );
     await assert.rejects(
+      store.presign({
+        name: "big",
+        size: 5 * 1024 ** 3 + 1,
+        type: "text/plain",
+      }, times()),
+      {
+        name: "RangeError",
+        message:
+          `Cannot presign "big": S3 takes at most 5 GiB in one PUT, got 5368709121 bytes`,
+      },
+    );
+    await store.presign({
+      name: "max",
+      size: 5 * 1024 ** 3,
+      type: "text/plain",
+    }, times());
+    await assert.rejects(
       store.presign({ name: "a", size: 1.5, type: "text/plain" }, times()),
       RangeError,
     );

@@ -40,6 +40,8 @@ import type {
 
 /** The longest lifetime S3 allows for a presigned URL: 7 days, in seconds. */
 const MAX_EXPIRES_SECONDS = 604_800;
+/** The largest object S3 takes in one `PUT`: 5 GiB. */
+const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
 /** Options of {@linkcode s3Storage}. */
 export interface S3StorageOptions {
@@ -104,6 +106,9 @@ export interface S3StorageOptions {
  *   declared type) and `response-content-disposition` (the original name per
  *   RFC 6266; `attachment`, or `inline` for a short list of safe types).
  *
+ * One `PUT` carries at most 5 GiB (an S3 limit): keep the route's `maxSize`
+ * at or below that.
+ *
  * Keys are 128 random bits (base64url) under `prefix`; the original name never
  * reaches the key and travels only in the download URL. An upload URL can be
  * used again until it expires, and a second `PUT` with the same size and type
@@ -111,7 +116,9 @@ export interface S3StorageOptions {
  *
  * @param options The endpoint, bucket, credentials and key prefix.
  * @returns The storage, to pass as `filesRoute({ storage })`.
- * @throws {TypeError} If an option is missing or malformed.
+ * @throws {TypeError} If an option is missing or malformed. Its `presign()`
+ * rejects with a `RangeError` for a size above 5 GiB, and with an `Error` once
+ * `sessionExpiresAt` has passed.
  *
  * @example
  * ```ts
@@ -392,6 +399,11 @@ async function presign(
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new RangeError(
       `Cannot presign "${name}": size must be a non-negative safe integer, got ${size}`,
+    );
+  }
+  if (size > MAX_PUT_SIZE) {
+    throw new RangeError(
+      `Cannot presign "${name}": S3 takes at most 5 GiB in one PUT, got ${size} bytes`,
     );
   }
   if (typeof type !== "string" || type === "" || /[^\x20-\x7e]/.test(type)) {
