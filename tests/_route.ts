@@ -1,0 +1,297 @@
+/**
+ * Helpers for the route tests: an app with the files route mounted at `/v1`,
+ * a storage wrapper that records every call, and servers on loopback for the
+ * runtime the tests run on.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import {
+  filesRoute,
+  type FilesRouteOptions,
+  memoryStorage,
+  type Storage,
+  type StoredFile,
+} from "../src/hono/mod.ts";
+
+/** A secret of exactly 32 bytes. */
+export const SECRET = "0123456789abcdef0123456789abcdef";
+/** The API key the test apps accept. */
+export const API_KEY = "test-api-key";
+
+/** A storage that records every call made to it. */
+export interface RecordingStorage extends Storage {
+  /** `"put key"`, `"stat key"`, `"read key"`, `"delete key"`, in order. */
+  calls: string[];
+  /** Keys whose `put` resolved. */
+  completed: string[];
+}
+
+/**
+ * Wraps a storage and records what the route asks of it.
+ *
+ * @param inner The real storage.
+ * @returns The wrapper.
+ */
+export function recording(inner: Storage): RecordingStorage {
+  const calls: string[] = [];
+  const completed: string[] = [];
+  return {
+    calls,
+    completed,
+    async put(key, body, info) {
+      calls.push(`put ${key}`);
+      const file = await inner.put(key, body, info);
+      completed.push(key);
+      return file;
+    },
+    stat(key) {
+      calls.push(`stat ${key}`);
+      return inner.stat(key);
+    },
+    read(key, range) {
+      calls.push(`read ${key}`);
+      return inner.read(key, range);
+    },
+    delete(key) {
+      calls.push(`delete ${key}`);
+      return inner.delete(key);
+    },
+  };
+}
+
+/** An app with the route at `/v1`, and what it stores. */
+export interface TestApp {
+  app: Hono;
+  storage: RecordingStorage;
+  /** Every file `onUploaded` was called with. */
+  uploaded: StoredFile[];
+}
+
+/**
+ * Mounts the route at `/v1` over a recording memory storage.
+ *
+ * @param options Options to override; `storage` replaces the inner storage.
+ * @returns The app and its storage.
+ */
+export function makeApp(options: Partial<FilesRouteOptions> = {}): TestApp {
+  const storage = recording((options.storage as Storage) ?? memoryStorage());
+  const uploaded: StoredFile[] = [];
+  const app = new Hono();
+  app.route(
+    "/v1",
+    filesRoute({
+      secret: SECRET,
+      apiKeys: [API_KEY],
+      onUploaded: (file) => {
+        uploaded.push(file);
+      },
+      ...options,
+      storage,
+    }),
+  );
+  return { app, storage, uploaded };
+}
+
+/** The body of `POST /files/urls` most tests start from. */
+export const HELLO = {
+  name: "hello.txt",
+  size: 5,
+  resource: "prediction",
+  mime_type: "text/plain",
+};
+
+/**
+ * Sends `POST /v1/files/urls` with the test API key.
+ *
+ * @param app The app.
+ * @param body The JSON body, or a string sent as it is.
+ * @param headers Headers to add or override.
+ * @returns The answer.
+ */
+export function postUrls(
+  app: Hono,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return Promise.resolve(app.request("http://localhost/v1/files/urls", {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${API_KEY}`,
+      "content-type": "application/json",
+      ...headers,
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  }));
+}
+
+/** The URLs of a created file. */
+export interface Created {
+  upload_url: string;
+  download_url: string;
+  expires_at: string;
+  /** The file id, read from the upload URL. */
+  id: string;
+}
+
+/**
+ * Creates URLs and fails the test unless the route answers 201.
+ *
+ * @param app The app.
+ * @param body The create body.
+ * @returns The URLs and the id.
+ */
+export async function create(
+  app: Hono,
+  body: Record<string, unknown> = HELLO,
+): Promise<Created> {
+  const res = await postUrls(app, body);
+  if (res.status !== 201) {
+    throw new Error(`Cannot create URLs: ${res.status} ${await res.text()}`);
+  }
+  const json = await res.json();
+  return { ...json, id: new URL(json.upload_url).pathname.split("/")[3] };
+}
+
+/**
+ * Sends `PUT` with an exact `Content-Length` and the given type.
+ *
+ * @param app The app.
+ * @param url The upload URL.
+ * @param body The bytes.
+ * @param headers Headers to add or override.
+ * @returns The answer.
+ */
+export function put(
+  app: Hono,
+  url: string,
+  body: string | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  const length = typeof body === "string"
+    ? new TextEncoder().encode(body).byteLength
+    : body instanceof Uint8Array
+    ? body.byteLength
+    : undefined;
+  return Promise.resolve(app.request(url, {
+    method: "PUT",
+    headers: {
+      "content-type": "text/plain",
+      ...(length === undefined ? {} : { "content-length": String(length) }),
+      ...headers,
+    },
+    body,
+    duplex: "half",
+  } as RequestInit));
+}
+
+/**
+ * Reads a JSON error answer.
+ *
+ * @param res The answer.
+ * @returns `[status, type, message]`.
+ */
+export async function errorOf(
+  res: Response,
+): Promise<[number, string, string]> {
+  const json = await res.json();
+  return [res.status, json.error.type, json.error.message];
+}
+
+/** A server on loopback. */
+export interface Served {
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  /** Stops the server. */
+  close(): Promise<void>;
+}
+
+type Fetch = (request: Request) => Response | Promise<Response>;
+
+interface DenoLike {
+  serve(
+    options: { port: number; hostname: string; onListen?: () => void },
+    handler: Fetch,
+  ): { addr: { port: number }; shutdown(): Promise<void> };
+}
+
+interface BunLike {
+  serve(options: { port: number; hostname: string; fetch: Fetch }): {
+    port: number;
+    stop(force?: boolean): Promise<void> | void;
+  };
+}
+
+/**
+ * The runtime the tests run on.
+ *
+ * @returns `"deno"`, `"bun"` or `"node"`.
+ */
+export function runtime(): "deno" | "bun" | "node" {
+  const global = globalThis as Record<string, unknown>;
+  if (global.Deno !== undefined) return "deno";
+  if (global.Bun !== undefined) return "bun";
+  return "node";
+}
+
+/**
+ * Serves a fetch handler with the runtime's own server: `Deno.serve`,
+ * `Bun.serve`, or `@hono/node-server` on Node.
+ *
+ * @param fetch The handler.
+ * @returns The origin and a way to stop.
+ */
+export async function serveNative(fetch: Fetch): Promise<Served> {
+  const global = globalThis as Record<string, unknown>;
+  const kind = runtime();
+  if (kind === "deno") {
+    const server = (global.Deno as DenoLike).serve(
+      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      fetch,
+    );
+    return {
+      origin: `http://127.0.0.1:${server.addr.port}`,
+      close: () => server.shutdown(),
+    };
+  }
+  if (kind === "bun") {
+    const server = (global.Bun as BunLike).serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch,
+    });
+    return {
+      origin: `http://127.0.0.1:${server.port}`,
+      close: async () => {
+        await server.stop(true);
+      },
+    };
+  }
+  return await serveNode(fetch);
+}
+
+/**
+ * Serves a fetch handler with `@hono/node-server` on `node:http`.
+ *
+ * @param fetch The handler.
+ * @returns The origin and a way to stop.
+ */
+export async function serveNode(fetch: Fetch): Promise<Served> {
+  const { serve } = await import("@hono/node-server");
+  return await new Promise((resolve) => {
+    const server = serve(
+      { fetch, port: 0, hostname: "127.0.0.1" },
+      (info) =>
+        resolve({
+          origin: `http://127.0.0.1:${info.port}`,
+          close: () =>
+            new Promise<void>((done) => {
+              (server as unknown as { closeAllConnections?: () => void })
+                .closeAllConnections?.();
+              server.close(() => done());
+            }),
+        }),
+    );
+  });
+}
