@@ -861,6 +861,12 @@ describe("PUT on an upload URL", () => {
       `/v1/files/%2E%2E`,
       `/v1/files/${id}%2F..`,
       `/v1/files/${id}/x/y`,
+      `/v1/files/${id}/..`,
+      `/v1/files/${id}/%2E%2E`,
+      `/v1/files/${id}/..%2F..%2Fetc%2Fpasswd`,
+      `/v1/files/${id}/a%5Cb`,
+      `/v1/files/${id}/a%00b`,
+      `/v1/files/${id}/%E0%A4%A`,
       `/v1/files/${id}x`,
       `/v1/files//${id}`,
     ];

@@ -77,40 +77,38 @@ export function memoryStorage(): Storage {
         writing.delete(key);
       }
     },
-    stat(key) {
+    // deno-lint-ignore require-await
+    async stat(key) {
       checkKey(key, "look up");
       const entry = files.get(key);
-      return Promise.resolve(entry && { ...entry.file });
+      return entry && { ...entry.file };
     },
-    read(key, range?: ByteRange) {
+    // deno-lint-ignore require-await
+    async read(key, range?: ByteRange) {
       checkKey(key, "read");
       const entry = files.get(key);
-      if (entry === undefined) return Promise.resolve(undefined);
+      if (entry === undefined) return undefined;
       const { start, end } = range ?? { start: 0, end: entry.bytes.length - 1 };
       if (range !== undefined && !isWithin(range, entry.bytes.length)) {
-        return Promise.reject(
-          new RangeError(
-            `Cannot read "${key}": bytes ${start}-${end} are outside ${entry.bytes.length} bytes`,
-          ),
+        throw new RangeError(
+          `Cannot read "${key}": bytes ${start}-${end} are outside ${entry.bytes.length} bytes`,
         );
       }
       let position = start;
       const stop = end + 1;
-      return Promise.resolve(
-        new ReadableStream<Uint8Array>({
-          pull(controller) {
-            if (position >= stop) return controller.close();
-            const next = Math.min(stop, position + 65536);
-            controller.enqueue(entry.bytes.slice(position, next));
-            position = next;
-          },
-        }),
-      );
+      return new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (position >= stop) return controller.close();
+          const next = Math.min(stop, position + 65536);
+          controller.enqueue(entry.bytes.slice(position, next));
+          position = next;
+        },
+      });
     },
-    delete(key) {
+    // deno-lint-ignore require-await
+    async delete(key) {
       checkKey(key, "delete");
       files.delete(key);
-      return Promise.resolve();
     },
   };
 }

@@ -687,14 +687,16 @@ async function readText(
 
 interface FilePath {
   id: string;
-  /** The raw last segment of a download path; absent on an upload path. */
-  nameSegment?: string;
+  /** The decoded name of a download path; absent on an upload path. */
+  name?: string;
 }
 
 /**
  * Reads `…/files/{id}` or `…/files/{id}/{name}` from the raw, still
- * percent-encoded path. Anything else, or an id with other characters than
- * base64url, is `undefined`, which answers 404 before storage is touched.
+ * percent-encoded path. Anything else — an id with other characters than
+ * base64url, or a name that could never have been signed (an encoded `/`,
+ * `\`, NUL, `..`) — is `undefined`, which answers 404 before storage is
+ * touched.
  */
 function parseFilePath(href: string): FilePath | undefined {
   const segments = new URL(href).pathname.split("/");
@@ -703,7 +705,14 @@ function parseFilePath(href: string): FilePath | undefined {
     return { id: segments[n - 1] };
   }
   if (n >= 4 && segments[n - 3] === "files" && ID.test(segments[n - 2])) {
-    return { id: segments[n - 2], nameSegment: segments[n - 1] };
+    let name: string;
+    try {
+      name = decodeURIComponent(segments[n - 1]);
+    } catch {
+      return undefined;
+    }
+    if (checkName(name) !== undefined) return undefined;
+    return { id: segments[n - 2], name };
   }
   return undefined;
 }
@@ -726,22 +735,14 @@ async function verifyUrl(
   action: string,
 ): Promise<SignedFields | Response> {
   const query = new URL(c.req.url).searchParams;
-  let name: string | null = query.get("name");
+  let name: string | null = path.name ?? null;
   let size: number | undefined;
   let type: string | undefined;
   if (purpose === "upload") {
     // An upload URL has no name segment; a download URL used to PUT fails here.
+    name = path.name === undefined ? query.get("name") : null;
     size = decimal(query.get("size"));
     type = query.get("type") ?? undefined;
-    if (path.nameSegment !== undefined) name = null;
-  } else {
-    try {
-      name = path.nameSegment === undefined
-        ? null
-        : decodeURIComponent(path.nameSegment);
-    } catch {
-      name = null;
-    }
   }
   const exp = decimal(query.get("exp"));
   const kid = query.get("kid");
