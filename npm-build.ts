@@ -6,6 +6,7 @@
  * deno run -A npm-build.ts            # or: bun npm-build.ts
  * deno run -A npm-build.ts --no-test  # build, lint and pack only
  * deno run -A npm-build.ts --junit-dir .tmp/reports  # JUnit per Node version
+ * deno run -A npm-build.ts --ignore browser_test.ts   # leave a test out
  * ```
  *
  * Steps: bundle each `deno.json` export to ESM with esbuild (dependencies
@@ -46,6 +47,12 @@ const PEERS = new Set(["hono"]);
 const args = process.argv.slice(2);
 const runTests = !args.includes("--no-test");
 const junitDir = valueOf("--junit-dir");
+/** Test files left to their own suites, e.g. `--ignore workerd_test.ts`. */
+const ignored = new Set(
+  args.includes("--ignore")
+    ? args[args.indexOf("--ignore") + 1].split(",")
+    : [],
+);
 
 interface DenoJson {
   name: string;
@@ -370,7 +377,7 @@ async function prepareTests(tarball: string): Promise<string[]> {
 
   const tests = join(ROOT, "tests");
   const sources = readdirSync(tests).filter((f) =>
-    /^(_.*|.*_test)\.ts$/.test(f)
+    /^(_.*|.*_test)\.ts$/.test(f) && !ignored.has(f)
   ).sort();
   const runnable: string[] = [];
   for (const file of sources) {
