@@ -1,0 +1,222 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { filesRoute, memoryStorage } from "../src/hono/mod.ts";
+import { type FakeApi, startApi } from "./_api.ts";
+import { type Browser, bundleClient, launchChromium } from "./_browser.ts";
+import { serveApp, type Served } from "./_serve.ts";
+
+const API_KEY = "browser-api-key";
+const SECRET = "browser-secret-0123456789abcdef-0123456789";
+
+function bytes(size: number, seed = 11): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+function base64(data: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < data.length; i += 0x8000) {
+    text += String.fromCharCode(...data.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+/** A route at `/v1` that records the method of every request it gets. */
+function routeApp(cors?: string[]): { app: Hono; methods: string[] } {
+  const methods: string[] = [];
+  const app = new Hono();
+  app.use(async (c, next) => {
+    methods.push(c.req.method);
+    await next();
+  });
+  app.route(
+    "/v1",
+    filesRoute({
+      storage: memoryStorage(),
+      secret: SECRET,
+      apiKeys: [API_KEY],
+      cors,
+    }),
+  );
+  return { app, methods };
+}
+
+interface PageUpload {
+  url?: string;
+  progress?: { loaded: number; total: number }[];
+  error?: { name: string; message: string };
+}
+
+/**
+ * Uploads from the page with the bundled client. `kind` is `file` (a `File`
+ * built in the page, named `page.csv`), `blob` (a PDF Blob, named by the
+ * `name` option) or `path` (the path `/etc/hostname`).
+ */
+function uploadInPage(
+  browser: Browser,
+  baseUrl: string,
+  kind: "file" | "blob" | "path",
+  data: Uint8Array,
+): Promise<PageUpload> {
+  return browser.page.evaluate(
+    async ({ baseUrl, kind, data, apiKey }) => {
+      const { Client } = await import("/client.js");
+      const client = new Client({ baseUrl, apiKey, maxRetries: 0 });
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const progress: unknown[] = [];
+      const onProgress = (p: unknown) => progress.push(p);
+      try {
+        const url = kind === "file"
+          ? await client.files.upload(
+            new File([bytes], "page.csv"),
+            "prediction",
+            { onProgress },
+          )
+          : kind === "blob"
+          ? await client.files.upload(
+            new Blob([bytes], { type: "application/pdf" }),
+            "prediction",
+            { name: "report", onProgress },
+          )
+          : await client.files.upload("/etc/hostname", "prediction");
+        return { url, progress };
+      } catch (error) {
+        const { name, message } = error as Error;
+        return { error: { name, message } };
+      }
+    },
+    { baseUrl, kind, data: base64(data), apiKey: API_KEY },
+  ) as Promise<PageUpload>;
+}
+
+let browser: Browser;
+let page: Served;
+let same: { app: Hono; methods: string[] };
+before(async () => {
+  const client = await bundleClient();
+  same = routeApp();
+  same.app.get("/", (c) => c.html("<!doctype html><title>fileurls</title>"));
+  same.app.get(
+    "/client.js",
+    (c) => c.body(client, 200, { "content-type": "text/javascript" }),
+  );
+  page = await serveApp(same.app);
+  browser = await launchChromium();
+  await browser.page.goto(`${page.url}/`);
+});
+after(async () => {
+  await browser?.close();
+  await page?.close();
+});
+
+async function assertRoundTrip(
+  answer: PageUpload,
+  data: Uint8Array,
+  type: string,
+): Promise<void> {
+  assert.equal(answer.error, undefined, JSON.stringify(answer.error));
+  const total = data.length;
+  assert.deepEqual(answer.progress?.at(0), { loaded: 0, total });
+  assert.deepEqual(answer.progress?.at(-1), { loaded: total, total });
+  const download = await fetch(answer.url!);
+  assert.equal(download.status, 200);
+  assert.equal(download.headers.get("content-type"), type);
+  assert.deepEqual(new Uint8Array(await download.arrayBuffer()), data);
+}
+
+describe("the client in Chromium", () => {
+  test("uploads a File built in the page and a Blob to the same origin, and the downloads match", async () => {
+    for (const size of [0, 200_000]) {
+      const data = bytes(size);
+      const base = `${page.url}/v1`;
+      await assertRoundTrip(
+        await uploadInPage(browser, base, "file", data),
+        data,
+        "text/csv",
+      );
+      await assertRoundTrip(
+        await uploadInPage(browser, base, "blob", data),
+        data,
+        "application/pdf",
+      );
+    }
+  });
+
+  describe("across origins", () => {
+    let other: Served;
+    let otherApp: { app: Hono; methods: string[] };
+    let closed: Served;
+    let closedApp: { app: Hono; methods: string[] };
+    before(async () => {
+      otherApp = routeApp([page.url]);
+      other = await serveApp(otherApp.app);
+      closedApp = routeApp();
+      closed = await serveApp(closedApp.app);
+    });
+    after(async () => {
+      await other?.close();
+      await closed?.close();
+    });
+
+    test("uploads a File and a Blob to a route whose cors option allows the page, after preflights", async () => {
+      for (const size of [0, 200_000]) {
+        const data = bytes(size, 5);
+        const base = `${other.url}/v1`;
+        await assertRoundTrip(
+          await uploadInPage(browser, base, "file", data),
+          data,
+          "text/csv",
+        );
+        await assertRoundTrip(
+          await uploadInPage(browser, base, "blob", data),
+          data,
+          "application/pdf",
+        );
+      }
+      // The page's requests (the test's own downloads are the GETs): 4
+      // POSTs and 4 PUTs, the first POST and every PUT (each to a new URL)
+      // after a preflight.
+      const methods = otherApp.methods.filter((m) => m !== "GET");
+      assert.equal(methods.filter((m) => m === "POST").length, 4);
+      assert.equal(methods.filter((m) => m === "PUT").length, 4);
+      assert.equal(methods[0], "OPTIONS");
+      methods.forEach((m, i) => {
+        if (m === "PUT") assert.equal(methods[i - 1], "OPTIONS");
+      });
+    });
+
+    test("cannot reach a route without cors: a ConnectionError, and no POST arrives", async () => {
+      const answer = await uploadInPage(
+        browser,
+        `${closed.url}/v1`,
+        "file",
+        bytes(10),
+      );
+      assert.equal(answer.error?.name, "ConnectionError");
+      assert.match(answer.error!.message, /^Cannot upload "page\.csv"/);
+      assert.deepEqual(closedApp.methods, ["OPTIONS"]);
+    });
+  });
+
+  test("refuses a file path with a TypeError that says to pass a Blob or bytes, before any request", async () => {
+    let api: FakeApi | undefined;
+    try {
+      api = await startApi();
+      const answer = await uploadInPage(browser, api.baseUrl, "path", bytes(0));
+      assert.deepEqual(answer.error, {
+        name: "TypeError",
+        message:
+          'Cannot upload "hostname": file paths need a file system, which this runtime lacks; pass a Blob or bytes',
+      });
+      assert.equal(api.requests.length, 0);
+    } finally {
+      await api?.close();
+    }
+  });
+});
