@@ -157,7 +157,7 @@ async function listen(
   const { serve } = await import("@hono/node-server");
   return await new Promise((done) => {
     serve(
-      { fetch, port: 0, hostname: "127.0.0.1" },
+      { fetch, port: 0, hostname: "127.0.0.1", overrideGlobalObjects: false },
       (info) => done(info.port),
     );
   });

@@ -8,6 +8,7 @@
 
 import { Hono } from "hono";
 import {
+  type ByteRange,
   filesRoute,
   type FilesRouteOptions,
   memoryStorage,
@@ -37,9 +38,16 @@ export interface RecordingStorage extends Storage {
 export function recording(inner: Storage): RecordingStorage {
   const calls: string[] = [];
   const completed: string[] = [];
+  const blob = inner.blob?.bind(inner);
   return {
     calls,
     completed,
+    ...(blob === undefined ? {} : {
+      blob(key: string, range?: ByteRange) {
+        calls.push(`read ${key}`);
+        return blob(key, range);
+      },
+    }),
     async put(key, body, info) {
       calls.push(`put ${key}`);
       const file = await inner.put(key, body, info);
@@ -281,7 +289,9 @@ export async function serveNode(fetch: Fetch): Promise<Served> {
   const { serve } = await import("@hono/node-server");
   return await new Promise((resolve) => {
     const server = serve(
-      { fetch, port: 0, hostname: "127.0.0.1" },
+      // Keep the runtime's own Request and Response: replacing them would
+      // break every later test in this process that uses Bun.serve.
+      { fetch, port: 0, hostname: "127.0.0.1", overrideGlobalObjects: false },
       (info) =>
         resolve({
           origin: `http://127.0.0.1:${info.port}`,

@@ -1,9 +1,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   type FileInfo,
   filesRoute,
+  fsStorage,
   memoryStorage,
   type PresignedStorage,
   type PresignOptions,
@@ -1203,6 +1207,69 @@ describe("CORS", () => {
 });
 
 describe("served on loopback", () => {
+  for (
+    const [label, serve] of [
+      ["the runtime's own server", serveNative],
+      ["@hono/node-server", serveNode],
+    ] as const
+  ) {
+    for (const storageLabel of ["memoryStorage()", "fsStorage()"]) {
+      test(`sends a multi-chunk download from ${storageLabel} with an exact Content-Length with ${label}`, async () => {
+        const dir = await mkdtemp(join(tmpdir(), "fileurls-route-"));
+        const storage = storageLabel === "fsStorage()"
+          ? fsStorage({ dir })
+          : memoryStorage();
+        const t = makeApp({ storage });
+        const server = await serve(t.app.fetch);
+        try {
+          const size = 300_000;
+          const data = new Uint8Array(size).map((_, i) => (i * 13) % 256);
+          const created = await fetch(`${server.origin}/v1/files/urls`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${API_KEY}` },
+            body: JSON.stringify({
+              name: "data.bin",
+              size,
+              resource: "prediction",
+              mime_type: "application/octet-stream",
+            }),
+          });
+          const { upload_url, download_url } = await created.json();
+          const up = await rawRequest(upload_url, "PUT", {
+            "Content-Type": "application/octet-stream",
+            "Content-Length": String(size),
+          }, data);
+          assert.equal(up.status, 201, up.body);
+
+          const got = await rawRequest(download_url, "GET", {}, "");
+          assert.equal(got.status, 200);
+          assert.equal(got.headers["content-length"], String(size));
+          assert.equal(got.headers["transfer-encoding"], undefined);
+          assert.equal(
+            got.headers["content-disposition"],
+            `attachment; filename="data.bin"; filename*=UTF-8''data.bin`,
+          );
+          const res = await fetch(download_url);
+          assert.deepEqual(new Uint8Array(await res.arrayBuffer()), data);
+
+          const range = await rawRequest(download_url, "GET", {
+            Range: "bytes=100000-250000",
+          }, "");
+          assert.equal(range.status, 206);
+          assert.equal(range.headers["content-length"], "150001");
+          assert.equal(range.headers["transfer-encoding"], undefined);
+          assert.equal(
+            range.headers["content-range"],
+            `bytes 100000-250000/${size}`,
+          );
+        } finally {
+          await server.close();
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+    }
+  }
+
   const servers = [
     ["the runtime's own server", serveNative],
     ["@hono/node-server", serveNode],

@@ -69,6 +69,22 @@ for (const [label, make] of kinds) {
       );
     });
 
+    test("gives the same bytes as a Blob where it offers blob()", async (t) => {
+      const storage = await make();
+      if (storage.blob === undefined) return t.skip("no blob() here");
+      await storage.put("keyb", streamOf("hel", "lo"), INFO);
+      assert.equal(await (await storage.blob("keyb"))?.text(), "hello");
+      assert.equal(
+        await (await storage.blob("keyb", { start: 1, end: 3 }))?.text(),
+        "ell",
+      );
+      assert.equal(await storage.blob("missing"), undefined);
+      await assert.rejects(
+        storage.blob("keyb", { start: 0, end: 5 }),
+        RangeError,
+      );
+    });
+
     test("stores and reads a zero-byte file", async () => {
       const storage = await make();
       await storage.put("empty", streamOf(), { ...INFO, size: 0 });

@@ -5,7 +5,15 @@
  * @module
  */
 
-import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  stat as statPath,
+  writeFile,
+} from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   type ByteRange,
@@ -51,6 +59,11 @@ interface Meta {
  * rename fails if the key exists, so a key is written once even across
  * processes; within one process a second writer is refused before it reads a
  * byte. Temporary folders (`.partial-*`) left by a crash can be deleted.
+ *
+ * On Bun the storage also offers {@linkcode Storage.blob}: a file-backed
+ * Blob, which Bun sends with its exact `Content-Length` (a stream it would
+ * send chunked). Deno and Node get streams, which they send with the length
+ * the route sets.
  *
  * @param options Where the files live.
  * @returns The storage.
@@ -101,7 +114,7 @@ export function fsStorage(options: FsStorageOptions): Storage {
     };
   }
 
-  return {
+  const storage: Storage = {
     async put(key, body, info: FileInfo) {
       checkKey(key, "store");
       if (keys.has(key) || await stat(key) !== undefined) {
@@ -253,6 +266,30 @@ export function fsStorage(options: FsStorageOptions): Storage {
       await rm(doomed, { recursive: true, force: true });
     },
   };
+  const bun = (globalThis as { Bun?: { file(path: string): Blob } }).Bun;
+  if (bun !== undefined) {
+    storage.blob = async (key, range) => {
+      checkKey(key, "read");
+      const path = join(dir, key, "data");
+      let size: number;
+      try {
+        // Bun's file Blob is lazy and would not notice a missing file.
+        size = (await statPath(path)).size;
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+      const blob = bun.file(path);
+      if (range === undefined) return blob;
+      if (!isWithin(range, size)) {
+        throw new RangeError(
+          `Cannot read "${key}": bytes ${range.start}-${range.end} are outside ${size} bytes`,
+        );
+      }
+      return blob.slice(range.start, range.end + 1);
+    };
+  }
+  return storage;
 }
 
 async function writeAll(

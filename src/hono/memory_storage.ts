@@ -15,7 +15,7 @@ import { checkKey, exactChunks, isWithin } from "./_exact.ts";
 
 interface Entry {
   file: StoredFile;
-  bytes: Uint8Array;
+  bytes: Blob;
 }
 
 /**
@@ -42,6 +42,22 @@ interface Entry {
 export function memoryStorage(): Storage {
   const files = new Map<string, Entry>();
   const writing = new Set<string>();
+  // deno-lint-ignore require-await
+  async function slice(
+    key: string,
+    range?: ByteRange,
+  ): Promise<Blob | undefined> {
+    checkKey(key, "read");
+    const entry = files.get(key);
+    if (entry === undefined) return undefined;
+    if (range === undefined) return entry.bytes;
+    if (!isWithin(range, entry.bytes.size)) {
+      throw new RangeError(
+        `Cannot read "${key}": bytes ${range.start}-${range.end} are outside ${entry.bytes.size} bytes`,
+      );
+    }
+    return entry.bytes.slice(range.start, range.end + 1);
+  }
   return {
     async put(key, body, info: FileInfo) {
       checkKey(key, "store");
@@ -51,19 +67,14 @@ export function memoryStorage(): Storage {
       }
       writing.add(key);
       try {
-        // Chunks are copied as they come, so a body that reuses its buffers
-        // cannot change stored bytes; memory grows with what arrived, never
-        // with what was merely declared.
-        const chunks: Uint8Array[] = [];
+        // Each chunk is copied into a Blob as it comes, so a body that reuses
+        // its buffers cannot change stored bytes; memory grows with what
+        // arrived, never with what was merely declared.
+        const parts: Blob[] = [];
         for await (const chunk of exactChunks(body, info.size, key)) {
-          chunks.push(chunk.slice());
+          parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
         }
-        const bytes = new Uint8Array(info.size);
-        let offset = 0;
-        for (const chunk of chunks) {
-          bytes.set(chunk, offset);
-          offset += chunk.byteLength;
-        }
+        const bytes = new Blob(parts);
         const file: StoredFile = {
           key,
           name: info.name,
@@ -83,28 +94,10 @@ export function memoryStorage(): Storage {
       const entry = files.get(key);
       return entry && { ...entry.file };
     },
-    // deno-lint-ignore require-await
     async read(key, range?: ByteRange) {
-      checkKey(key, "read");
-      const entry = files.get(key);
-      if (entry === undefined) return undefined;
-      const { start, end } = range ?? { start: 0, end: entry.bytes.length - 1 };
-      if (range !== undefined && !isWithin(range, entry.bytes.length)) {
-        throw new RangeError(
-          `Cannot read "${key}": bytes ${start}-${end} are outside ${entry.bytes.length} bytes`,
-        );
-      }
-      let position = start;
-      const stop = end + 1;
-      return new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (position >= stop) return controller.close();
-          const next = Math.min(stop, position + 65536);
-          controller.enqueue(entry.bytes.slice(position, next));
-          position = next;
-        },
-      });
+      return (await slice(key, range))?.stream();
     },
+    blob: slice,
     // deno-lint-ignore require-await
     async delete(key) {
       checkKey(key, "delete");

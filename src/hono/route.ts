@@ -957,7 +957,9 @@ async function download(c: Context, config: Config): Promise<Response> {
   if (c.req.method === "HEAD" || length === 0) {
     return new Response(null, { status, headers });
   }
-  const body = await storage.read(path.id, range);
+  const body = storage.blob === undefined
+    ? await storage.read(path.id, range)
+    : await storage.blob(path.id, range);
   if (body === undefined) {
     return fail(404, `${action}: the file is not uploaded yet`);
   }

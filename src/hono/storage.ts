@@ -117,6 +117,19 @@ export interface Storage {
     range?: ByteRange,
   ): Promise<ReadableStream<Uint8Array> | undefined>;
   /**
+   * Optional: the stored file, or a byte range of it, as a `Blob` whose bytes
+   * are read only when sent. Offer it where the runtime sends such a Blob
+   * with an exact `Content-Length` and without holding it in memory; the
+   * route then answers downloads with it instead of {@linkcode Storage.read}.
+   * (Bun, for one, sends a `ReadableStream` body chunked whatever
+   * `Content-Length` says, but a file-backed Blob with its exact length.)
+   *
+   * @param key The storage key.
+   * @param range An inclusive range within the file; the whole file if absent.
+   * @returns The bytes, or `undefined` if the file is not stored.
+   */
+  blob?(key: string, range?: ByteRange): Promise<Blob | undefined>;
+  /**
    * Removes a stored file. Removing a missing key is not an error.
    *
    * @param key The storage key.
