@@ -65,17 +65,6 @@ interface DenoJson {
 const deno: DenoJson = JSON.parse(
   readFileSync(join(ROOT, "deno.json"), "utf8"),
 );
-// While an entry point is still being written, `--skip-missing` builds the
-// others (the package then lacks that export, and says so).
-if (args.includes("--skip-missing")) {
-  for (const [key, source] of Object.entries(deno.exports)) {
-    if (!existsSync(join(ROOT, source))) {
-      console.warn(`warning: skipping export "${key}": ${source} is missing`);
-      delete deno.exports[key];
-    }
-  }
-}
-
 /** `"."` → `"mod"`, `"./hono"` → `"hono"`, `"./s3"` → `"s3"`. */
 function outName(key: string): string {
   return key === "." ? "mod" : key.slice(2).replaceAll("/", "_");
@@ -250,12 +239,21 @@ function* walk(dir: string): Generator<string> {
 function manifest(externals: Set<string>): void {
   step("write npm/package.json");
   const ranges = dependencyRanges();
+  const dev = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   for (const name of externals) {
-    if (!ranges.has(name)) {
+    if (ranges.has(name)) continue;
+    // A package the sources import but deno.json does not map (Deno then
+    // resolves it from package.json): take package.json's range, and say so.
+    const range = dev.dependencies?.[name] ?? dev.devDependencies?.[name];
+    if (range === undefined) {
       throw new Error(
-        `Cannot build the npm package: the bundles import "${name}", which is not in deno.json imports`,
+        `Cannot build the npm package: the bundles import "${name}", which is neither in deno.json imports nor in package.json`,
       );
     }
+    console.warn(
+      `  warning: "${name}" is not in deno.json imports; using package.json's ${range}`,
+    );
+    ranges.set(name, range);
   }
   const dependencies: Record<string, string> = {};
   const peerDependencies: Record<string, string> = {};
@@ -442,7 +440,7 @@ async function prepareTests(tarball: string): Promise<string[]> {
   return runnable;
 }
 
-function nodeTests(files: string[]): boolean {
+function nodeTests(files: string[], tarball: string): boolean {
   let ok = true;
   for (
     const [label, node] of [
@@ -465,7 +463,7 @@ function nodeTests(files: string[]): boolean {
     const status = run(
       node,
       ["--test", "--test-concurrency=1", ...reporters, ...files],
-      { cwd: SCRATCH },
+      { cwd: SCRATCH, env: { FILEURLS_NPM_TARBALL: tarball } },
     );
     if (status !== 0) ok = false;
   }
@@ -485,7 +483,7 @@ async function main(): Promise<number> {
     const tarball = pack();
     if (!runTests) return 0;
     const files = await prepareTests(tarball);
-    const ok = nodeTests(files);
+    const ok = nodeTests(files, tarball);
     console.log(
       `\nnpm build ${ok ? "passed" : "failed"} in ${
         ((Date.now() - started) / 1000).toFixed(0)
