@@ -23,6 +23,35 @@
  * );
  * ```
  *
+ * @example Upload to the files route in the same process, and download
+ * ```ts
+ * import { Client } from "@fileurls/fileurls";
+ * import { filesRoute, memoryStorage } from "@fileurls/fileurls/hono";
+ * import { Hono } from "hono";
+ *
+ * // The API, here served by calling the Hono app directly.
+ * const app = new Hono().route(
+ *   "/v1",
+ *   filesRoute({
+ *     storage: memoryStorage(),
+ *     secret: crypto.randomUUID() + crypto.randomUUID(),
+ *     apiKeys: ["my-api-key"],
+ *   }),
+ * );
+ * const client = new Client({
+ *   baseUrl: "http://localhost/v1",
+ *   apiKey: "my-api-key",
+ *   fetch: async (input, init) => await app.request(input, init),
+ * });
+ *
+ * const url = await client.files.upload(
+ *   new File(["a,b\n1,2\n"], "table.csv"),
+ *   "prediction",
+ * );
+ * const download = await app.request(url);
+ * if (await download.text() !== "a,b\n1,2\n") throw new Error("bytes differ");
+ * ```
+ *
  * @module
  */
 export { Client } from "./src/client.ts";
