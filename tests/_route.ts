@@ -280,18 +280,36 @@ export async function serveNative(fetch: Fetch): Promise<Served> {
 }
 
 /**
- * Serves a fetch handler with `@hono/node-server` on `node:http`.
+ * Serves a fetch handler with `@hono/node-server` on `node:http`, keeping the
+ * runtime's own `Request` and `Response`: replacing them would break every
+ * later test in this process that uses `Bun.serve`.
  *
  * @param fetch The handler.
  * @returns The origin and a way to stop.
  */
-export async function serveNode(fetch: Fetch): Promise<Served> {
+export function serveNode(fetch: Fetch): Promise<Served> {
+  return serveWithNodeServer(fetch, false);
+}
+
+/**
+ * Serves a fetch handler with `@hono/node-server` as its users do by default,
+ * with its own global `Request` and `Response` in place. For Node only.
+ *
+ * @param fetch The handler.
+ * @returns The origin and a way to stop.
+ */
+export function serveNodeDefault(fetch: Fetch): Promise<Served> {
+  return serveWithNodeServer(fetch, true);
+}
+
+async function serveWithNodeServer(
+  fetch: Fetch,
+  overrideGlobalObjects: boolean,
+): Promise<Served> {
   const { serve } = await import("@hono/node-server");
   return await new Promise((resolve) => {
     const server = serve(
-      // Keep the runtime's own Request and Response: replacing them would
-      // break every later test in this process that uses Bun.serve.
-      { fetch, port: 0, hostname: "127.0.0.1", overrideGlobalObjects: false },
+      { fetch, port: 0, hostname: "127.0.0.1", overrideGlobalObjects },
       (info) =>
         resolve({
           origin: `http://127.0.0.1:${info.port}`,

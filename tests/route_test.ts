@@ -20,9 +20,11 @@ import {
   makeApp,
   postUrls,
   put,
+  runtime,
   SECRET,
   serveNative,
   serveNode,
+  serveNodeDefault,
   type TestApp,
 } from "./_route.ts";
 import { rawRequest } from "./_raw_http.ts";
@@ -1274,6 +1276,53 @@ describe("served on loopback", () => {
     ["the runtime's own server", serveNative],
     ["@hono/node-server", serveNode],
   ] as const;
+
+  // @hono/node-server replaces the global Response by default; the route
+  // must still tell a refusal from signed fields there. Under Bun and Deno
+  // the replacement would break later tests in the process, so the default
+  // server is tried under Node only.
+  const forgers: (readonly [
+    string,
+    (fetch: TestApp["app"]["fetch"]) => ReturnType<typeof serveNode>,
+  ])[] = [
+    ...servers,
+  ];
+  if (runtime() === "node") {
+    forgers.push([
+      "@hono/node-server with its global objects",
+      serveNodeDefault,
+    ]);
+  }
+  for (const [label, serve] of forgers) {
+    test(`refuses a forged signature with 403 with ${label}`, async () => {
+      const t = makeApp();
+      const server = await serve(t.app.fetch);
+      try {
+        const { upload_url } = await (await fetch(
+          `${server.origin}/v1/files/urls`,
+          {
+            method: "POST",
+            headers: { authorization: `Bearer ${API_KEY}` },
+            body: JSON.stringify({ ...HELLO, size: 5 }),
+          },
+        )).json();
+        const forged = new URL(upload_url);
+        forged.searchParams.set("kid", "nope");
+        forged.searchParams.set("sig", "forged");
+        // "default" is what Response.type says: a refusal read as signed
+        // fields would match this Content-Type.
+        const answer = await rawRequest(forged.href, "PUT", {
+          "Content-Type": "default",
+          "Content-Length": "5",
+        }, "hello");
+        assert.equal(answer.status, 403, answer.body);
+        assert.equal(JSON.parse(answer.body).error.type, "permission_denied");
+        await assertNothingStored(t);
+      } finally {
+        await server.close();
+      }
+    });
+  }
   for (const [label, serve] of servers) {
     test(`works end to end over raw HTTP with ${label}`, async () => {
       const t = makeApp();

@@ -725,7 +725,10 @@ function decimal(value: string | null): number | undefined {
 
 /**
  * Checks the signature and expiry of a file URL. Returns the signed fields,
- * or the 403 answer.
+ * or the 403 answer. The two are told apart by a field, not by
+ * `instanceof Response`: `@hono/node-server` replaces the global `Response`
+ * while `Response.json()` still makes the original kind, so `instanceof`
+ * would take a refusal for signed fields.
  */
 async function verifyUrl(
   c: Context,
@@ -733,7 +736,7 @@ async function verifyUrl(
   path: FilePath,
   purpose: "upload" | "download",
   action: string,
-): Promise<SignedFields | Response> {
+): Promise<{ fields: SignedFields } | { refusal: Response }> {
   const query = new URL(c.req.url).searchParams;
   let name: string | null = path.name ?? null;
   let size: number | undefined;
@@ -751,20 +754,18 @@ async function verifyUrl(
     name === null || exp === undefined || kid === null || sig === null ||
     (purpose === "upload" && (size === undefined || type === undefined))
   ) {
-    return fail(403, `${action}: the URL is not signed for this`);
+    return { refusal: fail(403, `${action}: the URL is not signed for this`) };
   }
   const fields: SignedFields = { purpose, id: path.id, name, size, type, exp };
   const signer = await config.signer;
   if (!await signer.verify(fields, { kid, sig })) {
-    return fail(403, `${action}: the signature is not valid`);
+    return { refusal: fail(403, `${action}: the signature is not valid`) };
   }
   if (Math.floor(config.now() / 1000) >= exp) {
-    return fail(
-      403,
-      `${action}: the URL expired at ${new Date(exp * 1000).toISOString()}`,
-    );
+    const expired = new Date(exp * 1000).toISOString();
+    return { refusal: fail(403, `${action}: the URL expired at ${expired}`) };
   }
-  return fields;
+  return { fields };
 }
 
 // ---------------------------------------------------------- PUT upload URL
@@ -773,8 +774,9 @@ async function upload(c: Context, config: Config): Promise<Response> {
   const storage = config.storage as Storage;
   const path = parseFilePath(c.req.url);
   if (path === undefined) return fail(404, "Cannot upload: no such file URL");
-  const signed = await verifyUrl(c, config, path, "upload", "Cannot upload");
-  if (signed instanceof Response) return signed;
+  const verified = await verifyUrl(c, config, path, "upload", "Cannot upload");
+  if ("refusal" in verified) return verified.refusal;
+  const signed = verified.fields;
   const size = signed.size as number;
   const type = signed.type as string;
   const action = `Cannot upload ${JSON.stringify(signed.name)}`;
@@ -897,14 +899,15 @@ async function download(c: Context, config: Config): Promise<Response> {
   const storage = config.storage as Storage;
   const path = parseFilePath(c.req.url);
   if (path === undefined) return fail(404, "Cannot download: no such file URL");
-  const signed = await verifyUrl(
+  const verified = await verifyUrl(
     c,
     config,
     path,
     "download",
     "Cannot download",
   );
-  if (signed instanceof Response) return signed;
+  if ("refusal" in verified) return verified.refusal;
+  const signed = verified.fields;
   const action = `Cannot download ${JSON.stringify(signed.name)}`;
   const file = await storage.stat(path.id);
   if (file === undefined) {
