@@ -28,6 +28,7 @@ import {
   type TestApp,
 } from "./_route.ts";
 import { rawRequest } from "./_raw_http.ts";
+import { s3Storage } from "../src/hono/s3_storage.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -484,6 +485,33 @@ describe("POST /files/urls with a presigned storage", () => {
     assert.equal((await postUrls(app, { ...HELLO, name: "a/b" })).status, 400);
     assert.equal((await postUrls(app, { ...HELLO, size: -1 })).status, 400);
     assert.deepEqual(calls, []);
+  });
+
+  test("answers 413 when the store cannot take the size", async () => {
+    const app = new Hono().route(
+      "/v1",
+      filesRoute({
+        // S3 takes at most 5 GiB in one PUT; presigning sends no request.
+        storage: s3Storage({
+          endpoint: "http://127.0.0.1:9",
+          bucket: "files",
+          accessKeyId: "AKIDEXAMPLE",
+          secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        }),
+        secret: SECRET,
+        apiKeys: [API_KEY],
+        maxSize: 6 * 1024 ** 3,
+      }),
+    );
+    const res = await postUrls(app, { ...HELLO, size: 5 * 1024 ** 3 + 1 });
+    assert.equal(res.status, 413);
+    const { error } = await res.json();
+    assert.equal(error.type, "too_large");
+    assert.match(error.message, /S3 takes at most 5 GiB in one PUT/);
+    assert.equal(
+      (await postUrls(app, { ...HELLO, size: 5 * 1024 ** 3 })).status,
+      201,
+    );
   });
 
   test("serves no PUT or GET of its own", async () => {

@@ -11,6 +11,7 @@ import { essence, isMediaType } from "../media_type.ts";
 import {
   type ByteRange,
   type PresignedStorage,
+  type PresignedUrls,
   type Storage,
   StorageConflictError,
   type StoredFile,
@@ -491,10 +492,20 @@ async function createUrls(c: Context, config: Config): Promise<Response> {
   const info = { name: params.name, size: params.size, type: params.mime_type };
   let answer: FileUrlsResponse;
   if (config.presigned) {
-    const urls = await (config.storage as PresignedStorage).presign(info, {
-      uploadExpiresAt: new Date(uploadExp * 1000),
-      downloadExpiresAt: new Date(downloadExp * 1000),
-    });
+    let urls: PresignedUrls;
+    try {
+      urls = await (config.storage as PresignedStorage).presign(info, {
+        uploadExpiresAt: new Date(uploadExp * 1000),
+        downloadExpiresAt: new Date(downloadExp * 1000),
+      });
+    } catch (error) {
+      // The size is valid by now: a RangeError says the store cannot take
+      // a file this large (S3 takes at most 5 GiB in one PUT).
+      if (error instanceof RangeError) {
+        return fail(413, `${action}: ${error.message}`);
+      }
+      throw error;
+    }
     answer = {
       upload_url: urls.upload_url,
       download_url: urls.download_url,

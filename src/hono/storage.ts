@@ -168,6 +168,8 @@ export interface PresignedStorage {
    * @param info Name, size and type the upload must match.
    * @param options When each URL expires.
    * @returns The two URLs.
+   * @throws {RangeError} If the store cannot take a file of this size; the
+   * route answers 413.
    */
   presign(info: FileInfo, options: PresignOptions): Promise<PresignedUrls>;
 }
