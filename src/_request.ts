@@ -8,7 +8,7 @@ import { ApiError, ConnectionError, TimeoutError } from "./errors.ts";
 
 /** How to send: the parts of the client's options every request shares. */
 export interface RequestSettings {
-  fetch: (input: string, init: RequestInit) => Promise<Response>;
+  fetch: (input: string, init: RequestInit) => Response | Promise<Response>;
   maxRetries: number;
   timeout: number;
   signal?: AbortSignal;

@@ -36,7 +36,10 @@ export interface ClientOptions {
    *
    * @default {globalThis.fetch}
    */
-  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  fetch?: (
+    input: string,
+    init: RequestInit,
+  ) => Response | Promise<Response>;
   /**
    * How often to retry a request after a network error, 408, 429 or 5xx.
    *
@@ -74,7 +77,7 @@ const RESOURCES: readonly string[] = ["prediction"] satisfies FileResource[];
 export class Files {
   #baseUrl: string;
   #apiKey: string | undefined;
-  #fetch: (input: string, init: RequestInit) => Promise<Response>;
+  #fetch: (input: string, init: RequestInit) => Response | Promise<Response>;
   #maxRetries: number;
   #timeout: number;
   #headers: Headers;
