@@ -198,6 +198,13 @@ async function serve(args: string[]): Promise<number> {
   }
   const env = process.env;
   const data = resolve(values.data);
+  const secretBytes = new TextEncoder().encode(env.FILEURLS_SECRET).byteLength;
+  if (env.FILEURLS_SECRET && secretBytes < 32) {
+    printError(
+      `fileurls serve: FILEURLS_SECRET must be at least 32 bytes, got ${secretBytes}\n`,
+    );
+    return 2;
+  }
 
   let storage: Storage | PresignedStorage;
   let where: string;

@@ -1,0 +1,684 @@
+/**
+ * The command line as users run it: `fileurls serve` as a process of the
+ * current runtime, `fileurls upload` as another, and downloads with `fetch`.
+ * Under Node the built package's CLI runs (the npm build maps
+ * `../src/cli.ts` to `fileurls/cli`).
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { main } from "../src/cli.ts";
+import { type S3rver, startS3rver } from "./_s3rver.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** The command that runs the CLI under the current runtime. */
+function cliCommand(): string[] {
+  if ("Deno" in globalThis) {
+    const source = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+    return [process.execPath, "run", "-A", "--quiet", source];
+  }
+  if (process.versions.bun) {
+    const source = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+    return [process.execPath, source];
+  }
+  const built = fileURLToPath(import.meta.resolve("fileurls/cli"));
+  return [process.execPath, built];
+}
+
+/** This process's environment without any fileurls or AWS settings. */
+function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !/^(FILEURLS_|AWS_)/.test(key)) {
+      env[key] = value;
+    }
+  }
+  return { ...env, ...extra };
+}
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to the end. */
+function run(
+  args: string[],
+  options: { env?: Record<string, string>; input?: Uint8Array } = {},
+): Promise<Ran> {
+  const [command, ...prefix] = cliCommand();
+  const child = spawn(command, [...prefix, ...args], {
+    cwd: ROOT,
+    env: cleanEnv(options.env),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (text) => stdout += text);
+  child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+  child.stdin!.end(options.input);
+  return new Promise((done, failed) => {
+    child.once("error", failed);
+    child.once("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** A running `fileurls serve`. */
+interface Serving {
+  child: ChildProcess;
+  /** The printed base URL, `http://127.0.0.1:<port>/v1`. */
+  url: string;
+  port: number;
+  apiKey: string;
+  stdout: string;
+  stderr(): string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: "SIGTERM" | "SIGINT"): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts `fileurls serve` and waits for its URL and API key. */
+function serve(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Serving> {
+  const [command, ...prefix] = cliCommand();
+  const child = spawn(command, [...prefix, "serve", ...args], {
+    cwd: ROOT,
+    env: cleanEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  const exited = new Promise<number | null>((done) =>
+    child.once("exit", (code) => {
+      running.delete(child);
+      done(code);
+    })
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+  return new Promise((ready, failed) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      failed(new Error(`Cannot start fileurls serve: no URL within 20 s`));
+    }, 20_000);
+    exited.then((code) => {
+      clearTimeout(timer);
+      failed(
+        new Error(`fileurls serve exited with ${code}: ${stderr}${stdout}`),
+      );
+    });
+    child.stdout!.setEncoding("utf8").on("data", (text) => {
+      stdout += text;
+      const url = /^fileurls serving (\S+)$/m.exec(stdout)?.[1];
+      const apiKey = /^API key: (\S+)$/m.exec(stdout)?.[1];
+      if (url === undefined || apiKey === undefined) return;
+      clearTimeout(timer);
+      ready({
+        child,
+        url,
+        port: Number(new URL(url).port),
+        apiKey,
+        stdout,
+        stderr: () => stderr,
+        stop(signal = "SIGTERM") {
+          // Not child.kill(): under Deno it reports the signal it sent as
+          // the cause of death even when the child handled it and exited 0.
+          process.kill(child.pid!, signal);
+          return exited;
+        },
+      });
+    });
+  });
+}
+
+async function sha256(data: Uint8Array | ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", data as BufferSource);
+  return Array.from(
+    new Uint8Array(digest),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+function randomBytes(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) {
+    crypto.getRandomValues(out.subarray(i, Math.min(size, i + 65536)));
+  }
+  return out;
+}
+
+async function download(url: string): Promise<[Response, Uint8Array]> {
+  const res = await fetch(url);
+  return [res, new Uint8Array(await res.arrayBuffer())];
+}
+
+/** What the fs storage holds: one folder per stored file. */
+async function storedFiles(data: string): Promise<string[]> {
+  try {
+    return (await readdir(join(data, "files"))).filter((name) =>
+      !name.startsWith(".")
+    );
+  } catch {
+    return [];
+  }
+}
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fileurls-cli-"));
+});
+after(async () => {
+  for (const child of running) child.kill("SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("fileurls serve and fileurls upload as processes", () => {
+  let data: string;
+  let server: Serving;
+  let photo: string;
+  let notes: string;
+  const photoBytes = randomBytes(1024 * 1024 + 17);
+  const notesText = "première ligne\nsecond line\n";
+
+  before(async () => {
+    data = join(dir, "data");
+    photo = join(dir, "photo.png");
+    notes = join(dir, "notes été.txt");
+    await writeFile(photo, photoBytes);
+    await writeFile(notes, notesText);
+    server = await serve(["--port", "0", "--data", data]);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("serve prints its URL, the API key and an export line", () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:[1-9][0-9]*\/v1$/);
+    assert.match(server.apiKey, /^fu_[A-Za-z0-9_-]{32}$/);
+    assert.ok(
+      server.stdout.includes(
+        `export FILEURLS_BASE_URL=${server.url} FILEURLS_API_KEY=${server.apiKey}`,
+      ),
+      server.stdout,
+    );
+  });
+
+  test("serve keeps the generated API key and secret in the data folder, mode 0600", async () => {
+    assert.equal(
+      (await readFile(join(data, "api-key"), "utf8")).trim(),
+      server.apiKey,
+    );
+    const secret = (await readFile(join(data, "secret"), "utf8")).trim();
+    assert.ok(secret.length >= 32, secret);
+    if (process.platform !== "win32") {
+      assert.equal((await stat(join(data, "api-key"))).mode & 0o777, 0o600);
+      assert.equal((await stat(join(data, "secret"))).mode & 0o777, 0o600);
+    }
+  });
+
+  test("upload prints one download URL per file, and the bytes download unchanged", async () => {
+    const ran = await run([
+      "upload",
+      "--base-url",
+      server.url,
+      "--api-key",
+      server.apiKey,
+      photo,
+      notes,
+    ]);
+    assert.equal(ran.stderr, "");
+    assert.equal(ran.code, 0);
+    const urls = ran.stdout.trimEnd().split("\n");
+    assert.equal(urls.length, 2, ran.stdout);
+
+    const [photoRes, photoGot] = await download(urls[0]);
+    assert.equal(photoRes.status, 200);
+    assert.equal(photoRes.headers.get("content-type"), "image/png");
+    assert.equal(await sha256(photoGot), await sha256(photoBytes));
+
+    const [notesRes, notesGot] = await download(urls[1]);
+    assert.equal(notesRes.status, 200);
+    assert.equal(notesRes.headers.get("content-type"), "text/plain");
+    assert.equal(new TextDecoder().decode(notesGot), notesText);
+    assert.match(
+      notesRes.headers.get("content-disposition")!,
+      /filename\*=UTF-8''notes%20%C3%A9t%C3%A9\.txt$/,
+    );
+  });
+
+  test("upload --json prints {file, name, size, download_url} per line, with --name", async () => {
+    const ran = await run([
+      "upload",
+      "--json",
+      "--name",
+      "cover.png",
+      "--base-url",
+      server.url,
+      "--api-key",
+      server.apiKey,
+      photo,
+    ]);
+    assert.equal(ran.stderr, "");
+    assert.equal(ran.code, 0);
+    const lines = ran.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 1);
+    const line = JSON.parse(lines[0]);
+    assert.deepEqual(Object.keys(line), [
+      "file",
+      "name",
+      "size",
+      "download_url",
+    ]);
+    assert.equal(line.file, photo);
+    assert.equal(line.name, "cover.png");
+    assert.equal(line.size, photoBytes.byteLength);
+    const [res, got] = await download(line.download_url);
+    assert.match(res.headers.get("content-disposition")!, /cover\.png$/);
+    assert.equal(await sha256(got), await sha256(photoBytes));
+  });
+
+  test("upload - reads standard input, with the URL and key from the environment", async () => {
+    const input = randomBytes(200_000);
+    const ran = await run(["upload", "--json", "--name", "stdin.bin", "-"], {
+      env: { FILEURLS_BASE_URL: server.url, FILEURLS_API_KEY: server.apiKey },
+      input,
+    });
+    assert.equal(ran.stderr, "");
+    assert.equal(ran.code, 0);
+    const line = JSON.parse(ran.stdout);
+    assert.equal(line.file, "-");
+    assert.equal(line.name, "stdin.bin");
+    assert.equal(line.size, 200_000);
+    const [res, got] = await download(line.download_url);
+    assert.equal(res.headers.get("content-type"), "application/octet-stream");
+    assert.equal(await sha256(got), await sha256(input));
+  });
+
+  test("a wrong API key exits 1 with the server's message on stderr, and nothing is stored", async () => {
+    const before = await storedFiles(data);
+    const ran = await run([
+      "upload",
+      "--base-url",
+      server.url,
+      "--api-key",
+      "wrong-key",
+      photo,
+    ]);
+    assert.equal(ran.code, 1);
+    assert.equal(ran.stdout, "");
+    assert.equal(
+      ran.stderr,
+      'fileurls upload: Cannot upload "photo.png": server responded with 401: Cannot create file URLs: the API key is not valid\n',
+    );
+    assert.deepEqual(await storedFiles(data), before);
+  });
+
+  test("a missing file exits 1 naming it, and the other files still upload", async () => {
+    const missing = join(dir, "missing.png");
+    const before = await storedFiles(data);
+    const ran = await run([
+      "upload",
+      "--base-url",
+      server.url,
+      "--api-key",
+      server.apiKey,
+      missing,
+      notes,
+    ]);
+    assert.equal(ran.code, 1);
+    assert.equal(
+      ran.stderr,
+      `fileurls upload: Cannot upload ${
+        JSON.stringify(missing)
+      }: no such file\n`,
+    );
+    const urls = ran.stdout.trimEnd().split("\n");
+    assert.equal(urls.length, 1);
+    const [, got] = await download(urls[0]);
+    assert.equal(new TextDecoder().decode(got), notesText);
+    assert.equal((await storedFiles(data)).length, before.length + 1);
+  });
+
+  test("a server that cannot be reached exits 1 with the reason", async () => {
+    const ran = await run([
+      "upload",
+      "--base-url",
+      "http://127.0.0.1:9/v1",
+      "--api-key",
+      server.apiKey,
+      notes,
+    ]);
+    assert.equal(ran.code, 1);
+    assert.equal(ran.stdout, "");
+    assert.match(
+      ran.stderr,
+      /^fileurls upload: Cannot upload "notes été\.txt": /,
+    );
+    assert.doesNotMatch(ran.stderr, /\n\s+at /, "no stack trace");
+  });
+
+  test("a second serve on the same port exits 1", async () => {
+    const ran = await run([
+      "serve",
+      "--port",
+      String(server.port),
+      "--data",
+      data,
+    ]);
+    assert.equal(ran.code, 1);
+    assert.match(
+      ran.stderr,
+      new RegExp(
+        `^fileurls serve: Cannot listen on 127\\.0\\.0\\.1 port ${server.port}: `,
+      ),
+    );
+  });
+});
+
+describe("fileurls usage", () => {
+  test("bad flags, arguments or commands exit 2 with the usage on stderr", async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["upload", "--bogus", "a.txt"],
+        /^fileurls upload: Unknown option '--bogus'/,
+      ],
+      [
+        ["upload", "--base-url", "http://127.0.0.1:9/v1"],
+        /^fileurls upload: no FILE given/,
+      ],
+      [
+        ["upload", "--base-url", "http://127.0.0.1:9/v1", "-"],
+        /^fileurls upload: --name is needed to upload standard input \("-"\)/,
+      ],
+      [
+        ["upload", "--name", "x", "--base-url", "http://x.test/v1", "a", "b"],
+        /^fileurls upload: --name needs exactly one FILE/,
+      ],
+      [
+        ["upload", "a.txt"],
+        /^fileurls upload: pass --base-url or set FILEURLS_BASE_URL/,
+      ],
+      [
+        ["upload", "--base-url", "not a url", "a.txt"],
+        /^fileurls upload: Cannot create a client: baseUrl is not a URL/,
+      ],
+      [
+        ["serve", "--port", "abc"],
+        /^fileurls serve: --port must be a number from 0 to 65535, got "abc"/,
+      ],
+      [
+        ["serve", "--port", "70000"],
+        /^fileurls serve: --port must be a number/,
+      ],
+      [
+        ["serve", "--storage", "ftp"],
+        /^fileurls serve: --storage must be "fs" or "s3", got "ftp"/,
+      ],
+      [["serve", "extra"], /^fileurls serve: Unexpected argument 'extra'/],
+      [["frobnicate"], /^fileurls: unknown command "frobnicate"/],
+      [[], /^Usage: fileurls <command>/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => run(args)));
+    results.forEach((ran, i) => {
+      const [args, message] = cases[i];
+      assert.equal(ran.code, 2, `${args.join(" ")}: ${ran.stderr}`);
+      assert.equal(ran.stdout, "", args.join(" "));
+      assert.match(ran.stderr, message, args.join(" "));
+      assert.match(ran.stderr, /Usage: fileurls/, args.join(" "));
+    });
+  });
+
+  test("--help prints the usage on stdout and exits 0", async () => {
+    const [top, serveHelp, uploadHelp] = await Promise.all([
+      run(["--help"]),
+      run(["serve", "--help"]),
+      run(["upload", "-h"]),
+    ]);
+    for (const ran of [top, serveHelp, uploadHelp]) {
+      assert.equal(ran.code, 0);
+      assert.equal(ran.stderr, "");
+    }
+    assert.match(top.stdout, /^Usage: fileurls <command>/);
+    assert.match(serveHelp.stdout, /^Usage: fileurls serve/);
+    for (
+      const flag of [
+        "--port",
+        "--hostname",
+        "--data",
+        "--api-key",
+        "--storage",
+        "--public-url",
+        "FILEURLS_S3_ENDPOINT",
+      ]
+    ) {
+      assert.ok(serveHelp.stdout.includes(flag), flag);
+    }
+    assert.match(uploadHelp.stdout, /^Usage: fileurls upload/);
+    for (
+      const flag of [
+        "--base-url",
+        "--api-key",
+        "--name",
+        "--resource",
+        "--json",
+      ]
+    ) {
+      assert.ok(uploadHelp.stdout.includes(flag), flag);
+    }
+  });
+
+  test("main() returns the exit code instead of exiting", async () => {
+    assert.equal(await main(["upload", "--help"]), 0);
+  });
+});
+
+describe("fileurls serve across restarts and signals", () => {
+  test("a restart reuses the kept key and secret, so URLs issued before it still work", async () => {
+    const data = join(dir, "restart");
+    const file = join(dir, "restart.txt");
+    await writeFile(file, "kept across restarts");
+    const first = await serve(["--port", "0", "--data", data]);
+    const ran = await run([
+      "upload",
+      "--base-url",
+      first.url,
+      "--api-key",
+      first.apiKey,
+      file,
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    const url = ran.stdout.trim();
+    assert.equal(await first.stop("SIGTERM"), 0, "first: " + first.stderr());
+    await assert.rejects(fetch(url));
+
+    const second = await serve(["--port", String(first.port), "--data", data]);
+    try {
+      assert.equal(second.url, first.url);
+      assert.equal(second.apiKey, first.apiKey);
+      const [res, got] = await download(url);
+      assert.equal(res.status, 200);
+      assert.equal(new TextDecoder().decode(got), "kept across restarts");
+      const again = await run([
+        "upload",
+        "--base-url",
+        second.url,
+        "--api-key",
+        first.apiKey,
+        file,
+      ]);
+      assert.equal(again.code, 0, again.stderr);
+    } finally {
+      assert.equal(
+        await second.stop("SIGINT"),
+        0,
+        "second: " + second.stderr(),
+      );
+    }
+  });
+
+  test("--api-key and FILEURLS_SECRET replace the kept ones, and nothing is written", async () => {
+    const data = join(dir, "given");
+    const server = await serve(
+      ["--port", "0", "--data", data, "--api-key", "it's-mine"],
+      { FILEURLS_SECRET: "s".repeat(32) },
+    );
+    try {
+      assert.equal(server.apiKey, "it's-mine");
+      assert.ok(
+        server.stdout.includes(`FILEURLS_API_KEY='it'\\''s-mine'`),
+        server.stdout,
+      );
+      const file = join(dir, "given.txt");
+      await writeFile(file, "given");
+      const ran = await run(["upload", file], {
+        env: {
+          FILEURLS_BASE_URL: server.url,
+          FILEURLS_API_KEY: "it's-mine",
+        },
+      });
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.deepEqual(
+        (await readdir(data)).sort(),
+        ["files"],
+        "neither api-key nor secret is written",
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("FILEURLS_API_KEY is used when --api-key is not given", async () => {
+    const server = await serve(
+      ["--port", "0", "--data", join(dir, "env-key")],
+      { FILEURLS_API_KEY: "key-from-env" },
+    );
+    try {
+      assert.equal(server.apiKey, "key-from-env");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a FILEURLS_SECRET shorter than 32 bytes exits 2", async () => {
+    const ran = await run(
+      ["serve", "--port", "0", "--data", join(dir, "short")],
+      { env: { FILEURLS_SECRET: "too short" } },
+    );
+    assert.equal(ran.code, 2);
+    assert.equal(ran.stdout, "");
+    assert.equal(
+      ran.stderr,
+      "fileurls serve: FILEURLS_SECRET must be at least 32 bytes, got 9\n",
+    );
+  });
+});
+
+describe("fileurls serve --storage s3", () => {
+  let s3: S3rver;
+  before(async () => {
+    s3 = await startS3rver("fileurls-cli");
+  });
+  after(async () => {
+    await s3?.close();
+  });
+
+  test("uploads go to the bucket through presigned URLs, and download unchanged", async () => {
+    const server = await serve([
+      "--port",
+      "0",
+      "--data",
+      join(dir, "s3"),
+      "--storage",
+      "s3",
+    ], {
+      FILEURLS_S3_ENDPOINT: s3.endpoint,
+      FILEURLS_S3_BUCKET: s3.bucket,
+      FILEURLS_S3_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    });
+    try {
+      assert.match(server.stdout, new RegExp(`S3 bucket ${s3.bucket} at `));
+      const bytes = randomBytes(300_000);
+      const file = join(dir, "s3 photo.png");
+      await writeFile(file, bytes);
+      const ran = await run(["upload", "--json", file], {
+        env: { FILEURLS_BASE_URL: server.url, FILEURLS_API_KEY: server.apiKey },
+      });
+      assert.equal(ran.code, 0, ran.stderr);
+      const line = JSON.parse(ran.stdout);
+      assert.ok(
+        line.download_url.startsWith(`${s3.endpoint}/${s3.bucket}/`),
+        line.download_url,
+      );
+      const [res, got] = await download(line.download_url);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "image/png");
+      assert.match(
+        res.headers.get("content-disposition")!,
+        /filename\*=UTF-8''s3%20photo\.png$/,
+      );
+      assert.equal(await sha256(got), await sha256(bytes));
+      assert.deepEqual(await storedFiles(join(dir, "s3")), []);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("missing S3 variables exit 2 naming them", async () => {
+    const none = await run([
+      "serve",
+      "--port",
+      "0",
+      "--storage",
+      "s3",
+      "--data",
+      join(dir, "s3-none"),
+    ]);
+    assert.equal(none.code, 2);
+    assert.equal(none.stdout, "");
+    assert.match(
+      none.stderr,
+      /^fileurls serve: .*missing FILEURLS_S3_ENDPOINT, FILEURLS_S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\n$/,
+    );
+
+    const some = await run(
+      [
+        "serve",
+        "--port",
+        "0",
+        "--storage",
+        "s3",
+        "--data",
+        join(dir, "s3-some"),
+      ],
+      {
+        env: {
+          FILEURLS_S3_ENDPOINT: s3.endpoint,
+          FILEURLS_S3_BUCKET: s3.bucket,
+          AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        },
+      },
+    );
+    assert.equal(some.code, 2);
+    assert.match(some.stderr, /missing AWS_SECRET_ACCESS_KEY\n$/);
+  });
+});
