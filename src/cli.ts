@@ -525,6 +525,10 @@ async function upload(args: string[]): Promise<number> {
           : `${url}\n`,
       );
     } catch (error) {
+      // The client checks its arguments before any request.
+      if (error instanceof TypeError || error instanceof RangeError) {
+        throw new UsageError(messageOf(error));
+      }
       failed = true;
       printError(`fileurls upload: ${messageOf(error)}\n`);
     }

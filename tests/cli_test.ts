@@ -375,6 +375,47 @@ describe("fileurls serve and fileurls upload as processes", () => {
     assert.doesNotMatch(ran.stderr, /\n\s+at /, "no stack trace");
   });
 
+  test("serve --public-url hands out URLs under it and prints it for clients", async () => {
+    const other = await serve([
+      "--port",
+      "0",
+      "--data",
+      data,
+      "--public-url",
+      "https://files.example.test/v1/",
+    ]);
+    try {
+      assert.match(
+        other.stdout,
+        /^Public URL: https:\/\/files\.example\.test\/v1$/m,
+      );
+      assert.ok(
+        other.stdout.includes(
+          `export FILEURLS_BASE_URL=https://files.example.test/v1 FILEURLS_API_KEY=${server.apiKey}`,
+        ),
+        other.stdout,
+      );
+      const created = await fetch(`${other.url}/files/urls`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${server.apiKey}` },
+        body: JSON.stringify({
+          name: "a.txt",
+          size: 1,
+          resource: "prediction",
+          mime_type: "text/plain",
+        }),
+      });
+      assert.equal(created.status, 201);
+      const { upload_url, download_url } = await created.json();
+      assert.ok(upload_url.startsWith("https://files.example.test/v1/files/"));
+      assert.ok(
+        download_url.startsWith("https://files.example.test/v1/files/"),
+      );
+    } finally {
+      await other.stop();
+    }
+  });
+
   test("a second serve on the same port exits 1", async () => {
     const ran = await run([
       "serve",
@@ -419,6 +460,17 @@ describe("fileurls usage", () => {
       [
         ["upload", "--base-url", "not a url", "a.txt"],
         /^fileurls upload: Cannot create a client: baseUrl is not a URL/,
+      ],
+      [
+        [
+          "upload",
+          "--resource",
+          "other",
+          "--base-url",
+          "http://x.test/v1",
+          "deno.json",
+        ],
+        /^fileurls upload: Cannot upload: resource must be one of "prediction", got "other"/,
       ],
       [
         ["serve", "--port", "abc"],
