@@ -501,7 +501,13 @@ async function upload(args: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError(messageOf(error));
   }
-  const resource = values.resource as FileResource;
+  // Checked before any file is read: a bad resource is a usage error.
+  if (values.resource !== "prediction") {
+    throw new UsageError(
+      `--resource must be "prediction", got ${JSON.stringify(values.resource)}`,
+    );
+  }
+  const resource: FileResource = values.resource;
 
   let failed = false;
   for (const file of positionals) {

@@ -21,6 +21,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { main } from "../src/cli.ts";
 import { type S3rver, startS3rver } from "./_s3rver.ts";
+import { randomBytes, sha256 } from "./_data.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -146,23 +147,6 @@ function serve(
       });
     });
   });
-}
-
-async function sha256(data: Uint8Array | ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", data as BufferSource);
-  return Array.from(
-    new Uint8Array(digest),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
-
-function randomBytes(size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i += 65536) {
-    crypto.getRandomValues(out.subarray(i, Math.min(size, i + 65536)));
-  }
-  return out;
 }
 
 async function download(url: string): Promise<[Response, Uint8Array]> {
@@ -468,9 +452,9 @@ describe("fileurls usage", () => {
           "other",
           "--base-url",
           "http://x.test/v1",
-          "deno.json",
+          "a.txt",
         ],
-        /^fileurls upload: Cannot upload: resource must be one of "prediction", got "other"/,
+        /^fileurls upload: --resource must be "prediction", got "other"/,
       ],
       [
         ["serve", "--port", "abc"],
