@@ -138,12 +138,12 @@ export class Files {
    * });
    * ```
    */
-  createUrls(
+  async createUrls(
     params: CreateFileUrlsParams,
     options: { signal?: AbortSignal } = {},
   ): Promise<FileUrls> {
     checkParams(params);
-    return this.#createUrls(
+    return await this.#createUrls(
       params,
       `Cannot create URLs for ${JSON.stringify(params.name)}`,
       options.signal,
