@@ -5,19 +5,10 @@ import { filesRoute, memoryStorage } from "../src/hono/mod.ts";
 import { type FakeApi, startApi } from "./_api.ts";
 import { type Browser, bundleClient, launchChromium } from "./_browser.ts";
 import { serveApp, type Served } from "./_serve.ts";
+import { bytes } from "./_data.ts";
 
 const API_KEY = "browser-api-key";
 const SECRET = "browser-secret-0123456789abcdef-0123456789";
-
-function bytes(size: number, seed = 11): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 function base64(data: Uint8Array): string {
   let text = "";

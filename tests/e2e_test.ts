@@ -25,45 +25,9 @@ import {
 } from "../src/hono/mod.ts";
 import { serveApp } from "./_serve.ts";
 import { API_KEY, recording, type RecordingStorage, SECRET } from "./_route.ts";
+import { iterableOf, randomBytes, sha256, streamOf } from "./_data.ts";
 
 const MiB = 1024 * 1024;
-
-function randomBytes(size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i += 65536) {
-    crypto.getRandomValues(out.subarray(i, Math.min(size, i + 65536)));
-  }
-  return out;
-}
-
-async function sha256(data: Uint8Array | ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", data as BufferSource);
-  return Array.from(
-    new Uint8Array(digest),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
-
-function streamOf(
-  data: Uint8Array,
-  chunk = 10_000,
-): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= data.byteLength) return controller.close();
-      controller.enqueue(data.slice(offset, offset + chunk));
-      offset += chunk;
-    },
-  });
-}
-
-async function* iterableOf(data: Uint8Array): AsyncIterable<Uint8Array> {
-  for (let i = 0; i < data.byteLength; i += 7777) {
-    yield data.slice(i, i + 7777);
-  }
-}
 
 /** `inline` or `attachment`, and the name from `filename*`. */
 function parseDisposition(header: string | null): [string, string] {
@@ -191,7 +155,7 @@ const KINDS: Kind[] = [
   {
     label: "a ReadableStream",
     size: 300_000,
-    make: (d) => streamOf(d),
+    make: (d) => streamOf(d, 10_000),
     name: "page.html",
     expectName: "page.html",
     expectType: "text/html",
@@ -200,7 +164,7 @@ const KINDS: Kind[] = [
   {
     label: "an AsyncIterable",
     size: 300_000,
-    make: (d) => iterableOf(d),
+    make: (d) => iterableOf(d, 7777),
     name: "drawing.svg",
     expectName: "drawing.svg",
     expectType: "image/svg+xml",

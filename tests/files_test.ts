@@ -15,31 +15,7 @@ import {
   type UploadProgress,
 } from "../mod.ts";
 import { type FakeApi, startApi } from "./_api.ts";
-
-function bytes(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
-
-function streamOf(data: Uint8Array, chunk = 1000): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= data.length) return controller.close();
-      controller.enqueue(data.slice(offset, offset + chunk));
-      offset += chunk;
-    },
-  });
-}
-
-async function* iterableOf(data: Uint8Array): AsyncIterable<Uint8Array> {
-  for (let i = 0; i < data.length; i += 777) yield data.slice(i, i + 777);
-}
+import { bytes, iterableOf, streamOf } from "./_data.ts";
 
 function client(api: FakeApi, options: Record<string, unknown> = {}): Client {
   return new Client({ baseUrl: api.baseUrl, apiKey: "key-1", ...options });
@@ -55,7 +31,7 @@ after(async () => {
 
 interface Kind {
   label: string;
-  make: (data: Uint8Array) => Promise<FileContent>;
+  make: (data: Uint8Array) => FileContent | Promise<FileContent>;
   name?: string;
   /** The name the upload must be created with. */
   expectName: string;
@@ -65,34 +41,34 @@ interface Kind {
 const KINDS: Kind[] = [
   {
     label: "a File",
-    make: async (d) => new File([d as BlobPart], "photo.png"),
+    make: (d) => new File([d as BlobPart], "photo.png"),
     expectName: "photo.png",
     expectType: "image/png",
   },
   {
     label: "a Blob with a name",
-    make: async (d) => new Blob([d as BlobPart], { type: "text/csv" }),
+    make: (d) => new Blob([d as BlobPart], { type: "text/csv" }),
     name: "table.csv",
     expectName: "table.csv",
     expectType: "text/csv",
   },
   {
     label: "a Uint8Array",
-    make: async (d) => d,
+    make: (d) => d,
     name: "data.bin",
     expectName: "data.bin",
     expectType: "application/octet-stream",
   },
   {
     label: "an ArrayBuffer",
-    make: async (d) => d.slice().buffer,
+    make: (d) => d.slice().buffer,
     name: "doc.pdf",
     expectName: "doc.pdf",
     expectType: "application/pdf",
   },
   {
     label: "a DataView",
-    make: async (d) => {
+    make: (d) => {
       // A view into the middle of a larger buffer: only its own bytes count.
       const big = new Uint8Array(d.length + 20);
       big.set(d, 10);
@@ -104,14 +80,14 @@ const KINDS: Kind[] = [
   },
   {
     label: "a ReadableStream",
-    make: async (d) => streamOf(d),
+    make: (d) => streamOf(d),
     name: "stream.txt",
     expectName: "stream.txt",
     expectType: "text/plain",
   },
   {
     label: "an AsyncIterable",
-    make: async (d) => iterableOf(d),
+    make: (d) => iterableOf(d),
     name: "iter.mp3",
     expectName: "iter.mp3",
     expectType: "audio/mpeg",
@@ -425,7 +401,7 @@ describe("bad arguments throw before any request", () => {
   ) {
     rejects.push([
       `createUrls() with ${field} ${JSON.stringify(value)}`,
-      async () => files().createUrls({ ...params, [field]: value }),
+      () => files().createUrls({ ...params, [field]: value }),
       pattern,
       type,
     ]);

@@ -12,29 +12,13 @@ import { s3Storage } from "../src/hono/s3_storage.ts";
 import { type S3rver, startS3rver } from "./_s3rver.ts";
 import { serveApp, type Served } from "./_serve.ts";
 import { startInstance } from "./_instance.ts";
+import { randomBytes, sha256 } from "./_data.ts";
 
 const API_KEY = "test-api-key-0123456789";
 
 function randomText(bytes: number): string {
   const raw = crypto.getRandomValues(new Uint8Array(bytes));
   return btoa(String.fromCharCode(...raw));
-}
-
-function data(size: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65536) {
-    crypto.getRandomValues(
-      out.subarray(offset, Math.min(size, offset + 65536)),
-    );
-  }
-  return out;
-}
-
-async function sha256(
-  bytes: Uint8Array<ArrayBuffer> | ArrayBuffer,
-): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Every key stored under `prefix`, listed with the bucket's own credentials. */
@@ -221,7 +205,7 @@ describe("Client.files.upload() through filesRoute with s3Storage", () => {
         baseUrl: `${served.url}/v1`,
         apiKey: API_KEY,
       });
-      const bytes = data(input.size);
+      const bytes = randomBytes(input.size);
       const content = await input.make(bytes, dir);
       const url = await client.files.upload(
         content,
@@ -330,7 +314,10 @@ describe("two route processes sharing one secret and one bucket", () => {
       new Client({ baseUrl: `${instance.url}/v1`, apiKey: API_KEY })
     );
     const before = (await keys(s3, "many/")).length;
-    const files = Array.from({ length: 50 }, (_, i) => data(1 + i * 997));
+    const files = Array.from(
+      { length: 50 },
+      (_, i) => randomBytes(1 + i * 997),
+    );
     const urls = await Promise.all(
       files.map((bytes, i) =>
         clients[i % 2].files.upload(bytes, "prediction", { name: `f${i}.bin` })

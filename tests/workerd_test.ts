@@ -11,6 +11,7 @@ import {
   type Workerd,
   WORKERD_API_KEY,
 } from "./_workerd.ts";
+import { bytes } from "./_data.ts";
 
 // miniflare runs on Deno, Bun and Node 22 or later.
 const nodeMajor = Number(process.versions.node.split(".")[0]);
@@ -18,16 +19,6 @@ const skip = !("Deno" in globalThis) && !("Bun" in globalThis) &&
     nodeMajor < 22
   ? "miniflare needs Node 22 or later"
   : false;
-
-function bytes(size: number, seed = 7): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 const KINDS = ["blob", "file", "bytes", "buffer", "stream", "iterable"];
 const WORKERS: ClientWorker[] = ["client", "client-node"];
