@@ -71,10 +71,54 @@ export async function serveApp(app: FetchApp): Promise<Served> {
       },
     };
   }
+  // On Node, as users serve it by default.
+  return await serveNodeDefault(app);
+}
+
+/**
+ * The runtime the tests run on.
+ *
+ * @returns `"deno"`, `"bun"` or `"node"`.
+ */
+export function runtime(): "deno" | "bun" | "node" {
+  const global = globalThis as Record<string, unknown>;
+  if (global.Deno !== undefined) return "deno";
+  if (global.Bun !== undefined) return "bun";
+  return "node";
+}
+
+/**
+ * Serves `app` with `@hono/node-server` on `node:http`, keeping the
+ * runtime's own `Request` and `Response`: replacing them would break every
+ * later test in this process that uses `Bun.serve`.
+ *
+ * @param app The handler.
+ * @returns The base URL and `close()`.
+ */
+export function serveNode(app: FetchApp): Promise<Served> {
+  return serveWithNodeServer(app, false);
+}
+
+/**
+ * Serves `app` with `@hono/node-server` as its users do by default, with its
+ * own global `Request` and `Response` in place. For Node only.
+ *
+ * @param app The handler.
+ * @returns The base URL and `close()`.
+ */
+export function serveNodeDefault(app: FetchApp): Promise<Served> {
+  return serveWithNodeServer(app, true);
+}
+
+async function serveWithNodeServer(
+  app: FetchApp,
+  overrideGlobalObjects: boolean,
+): Promise<Served> {
   const { serve } = await import("@hono/node-server");
+  const fetch = (request: Request) => app.fetch(request);
   return await new Promise<Served>((resolve) => {
     const server = serve(
-      { fetch: handler, hostname: "127.0.0.1", port: 0 },
+      { fetch, hostname: "127.0.0.1", port: 0, overrideGlobalObjects },
       (info) => {
         resolve({
           url: `http://127.0.0.1:${info.port}`,

@@ -20,13 +20,10 @@ import {
   makeApp,
   postUrls,
   put,
-  runtime,
   SECRET,
-  serveNative,
-  serveNode,
-  serveNodeDefault,
   type TestApp,
 } from "./_route.ts";
+import { runtime, serveApp, serveNode, serveNodeDefault } from "./_serve.ts";
 import { rawRequest } from "./_raw_http.ts";
 import { s3Storage } from "../src/hono/s3_storage.ts";
 
@@ -1239,7 +1236,7 @@ describe("CORS", () => {
 describe("served on loopback", () => {
   for (
     const [label, serve] of [
-      ["the runtime's own server", serveNative],
+      ["the runtime's own server", serveApp],
       ["@hono/node-server", serveNode],
     ] as const
   ) {
@@ -1250,11 +1247,11 @@ describe("served on loopback", () => {
           ? fsStorage({ dir })
           : memoryStorage();
         const t = makeApp({ storage });
-        const server = await serve(t.app.fetch);
+        const server = await serve(t.app);
         try {
           const size = 300_000;
           const data = new Uint8Array(size).map((_, i) => (i * 13) % 256);
-          const created = await fetch(`${server.origin}/v1/files/urls`, {
+          const created = await fetch(`${server.url}/v1/files/urls`, {
             method: "POST",
             headers: { authorization: `Bearer ${API_KEY}` },
             body: JSON.stringify({
@@ -1301,7 +1298,7 @@ describe("served on loopback", () => {
   }
 
   const servers = [
-    ["the runtime's own server", serveNative],
+    ["the runtime's own server", serveApp],
     ["@hono/node-server", serveNode],
   ] as const;
 
@@ -1311,7 +1308,7 @@ describe("served on loopback", () => {
   // server is tried under Node only.
   const forgers: (readonly [
     string,
-    (fetch: TestApp["app"]["fetch"]) => ReturnType<typeof serveNode>,
+    typeof serveNode,
   ])[] = [
     ...servers,
   ];
@@ -1324,10 +1321,10 @@ describe("served on loopback", () => {
   for (const [label, serve] of forgers) {
     test(`refuses a forged signature with 403 with ${label}`, async () => {
       const t = makeApp();
-      const server = await serve(t.app.fetch);
+      const server = await serve(t.app);
       try {
         const { upload_url } = await (await fetch(
-          `${server.origin}/v1/files/urls`,
+          `${server.url}/v1/files/urls`,
           {
             method: "POST",
             headers: { authorization: `Bearer ${API_KEY}` },
@@ -1354,16 +1351,16 @@ describe("served on loopback", () => {
   for (const [label, serve] of servers) {
     test(`works end to end over raw HTTP with ${label}`, async () => {
       const t = makeApp();
-      const server = await serve(t.app.fetch);
+      const server = await serve(t.app);
       try {
-        const post = await fetch(`${server.origin}/v1/files/urls`, {
+        const post = await fetch(`${server.url}/v1/files/urls`, {
           method: "POST",
           headers: { authorization: `Bearer ${API_KEY}` },
           body: JSON.stringify({ ...HELLO, size: 11 }),
         });
         assert.equal(post.status, 201);
         const { upload_url, download_url } = await post.json();
-        assert.ok(upload_url.startsWith(`${server.origin}/v1/files/`));
+        assert.ok(upload_url.startsWith(`${server.url}/v1/files/`));
 
         const chunked = await rawRequest(upload_url, "PUT", {
           "Content-Type": "text/plain",
