@@ -6,9 +6,9 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { startChild } from "./_child.ts";
 import type { Served } from "./_serve.ts";
 
 /**
@@ -17,48 +17,19 @@ import type { Served } from "./_serve.ts";
  * @param env Variables added to this process's environment.
  * @returns The instance's origin (the route is at `/v1`) and `close()`.
  */
-export function startInstance(env: Record<string, string>): Promise<Served> {
+export async function startInstance(
+  env: Record<string, string>,
+): Promise<Served> {
   const script = fileURLToPath(new URL("./_route_main.ts", import.meta.url));
   const root = fileURLToPath(new URL("..", import.meta.url));
   const args = "Deno" in globalThis
     ? ["run", "-A", "--quiet", script]
     : [script];
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => resolve())
+  const child = await startChild<{ url: string }>(
+    "a route instance",
+    process.execPath,
+    args,
+    { cwd: root, env: { ...process.env, ...env } },
   );
-  return new Promise<Served>((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error("Cannot start a route instance: no answer within 20 s"));
-    }, 20_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(
-        new Error(`Cannot start a route instance: it exited with ${code}`),
-      );
-    });
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (chunk: string) => {
-      output += chunk;
-      const newline = output.indexOf("\n");
-      if (newline === -1) return;
-      clearTimeout(timer);
-      const { url } = JSON.parse(output.slice(0, newline));
-      resolve({
-        url,
-        async close() {
-          child.stdin!.end();
-          const killer = setTimeout(() => child.kill("SIGKILL"), 3000);
-          await exited;
-          clearTimeout(killer);
-        },
-      });
-    });
-  });
+  return { url: child.info.url, close: child.close };
 }

@@ -6,11 +6,11 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { startChild } from "./_child.ts";
 
 /** A running s3rver with one empty bucket. */
 export interface S3rver {
@@ -53,47 +53,17 @@ function nodeBinary(): string {
  * @param bucket The bucket to create.
  * @returns The endpoint, bucket and credentials, and `close()`.
  */
-export function startS3rver(bucket = "fileurls-test"): Promise<S3rver> {
+export async function startS3rver(bucket = "fileurls-test"): Promise<S3rver> {
   const script = fileURLToPath(new URL("./_s3rver_main.mjs", import.meta.url));
-  const child = spawn(nodeBinary(), [script, bucket], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => resolve())
-  );
-  return new Promise<S3rver>((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error("Cannot start s3rver: no answer within 15 s"));
-    }, 15_000);
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(new Error("Cannot start s3rver", { cause: error }));
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Cannot start s3rver: it exited with ${code}`));
-    });
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (chunk: string) => {
-      output += chunk;
-      const newline = output.indexOf("\n");
-      if (newline === -1) return;
-      clearTimeout(timer);
-      const info = JSON.parse(output.slice(0, newline));
-      resolve({
-        endpoint: `http://127.0.0.1:${info.port}`,
-        bucket: info.bucket,
-        accessKeyId: info.accessKeyId,
-        secretAccessKey: info.secretAccessKey,
-        async close() {
-          child.stdin!.end();
-          const killer = setTimeout(() => child.kill("SIGKILL"), 3000);
-          await exited;
-          clearTimeout(killer);
-        },
-      });
-    });
-  });
+  const child = await startChild<
+    Omit<S3rver, "endpoint" | "close"> & { port: number }
+  >("s3rver", nodeBinary(), [script, bucket], {}, 15_000);
+  const { port, ...info } = child.info;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket: info.bucket,
+    accessKeyId: info.accessKeyId,
+    secretAccessKey: info.secretAccessKey,
+    close: child.close,
+  };
 }
