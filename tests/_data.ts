@@ -79,3 +79,30 @@ export async function* iterableOf(
     yield data.slice(i, i + chunk);
   }
 }
+
+/** A stream that stops midway until released. */
+export interface HeldStream {
+  /** Sends `"he"`, waits for {@linkcode HeldStream.release}, then `"llo"`. */
+  stream: ReadableStream<Uint8Array>;
+  /** Lets the rest of the stream through. */
+  release(): void;
+}
+
+/**
+ * A five-byte stream (`"hello"`) that holds after its first two bytes, to
+ * keep an upload in progress while a test looks on.
+ */
+export function heldStream(): HeldStream {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const encoder = new TextEncoder();
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(encoder.encode("he"));
+      await held;
+      controller.enqueue(encoder.encode("llo"));
+      controller.close();
+    },
+  });
+  return { stream, release };
+}

@@ -26,6 +26,7 @@ import {
 import { runtime, serveApp, serveNode, serveNodeDefault } from "./_serve.ts";
 import { rawRequest } from "./_raw_http.ts";
 import { s3Storage } from "../src/hono/s3_storage.ts";
+import { heldStream } from "./_data.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -806,16 +807,7 @@ describe("PUT on an upload URL", () => {
   test("answers one 201 and one 409 for two concurrent PUTs", async () => {
     const t = makeApp();
     const { upload_url, download_url } = await create(t.app);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const slow = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(bytes("he"));
-        await held;
-        controller.enqueue(bytes("llo"));
-        controller.close();
-      },
-    });
+    const { stream: slow, release } = heldStream();
     const first = put(t.app, upload_url, slow, { "content-length": "5" });
     // Let the first PUT reach the storage before the second one starts.
     while (t.storage.calls.filter((c) => c.startsWith("put")).length === 0) {

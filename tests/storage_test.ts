@@ -10,6 +10,7 @@ import {
   StorageConflictError,
 } from "../src/hono/mod.ts";
 import { create, makeApp, put } from "./_route.ts";
+import { heldStream } from "./_data.ts";
 
 const INFO = { name: "hello.txt", size: 5, type: "text/plain" };
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -144,16 +145,7 @@ for (const [label, make] of kinds) {
 
     test("lets one of two concurrent puts win", async () => {
       const storage = await make();
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      const slow = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          controller.enqueue(bytes("he"));
-          await held;
-          controller.enqueue(bytes("llo"));
-          controller.close();
-        },
-      });
+      const { stream: slow, release } = heldStream();
       const first = storage.put("key6", slow, INFO);
       await new Promise((resolve) => setTimeout(resolve, 20));
       await assert.rejects(
@@ -226,16 +218,7 @@ describe("fsStorage() on disk", () => {
   test("shows a file only once it is complete", async () => {
     const dir = await tempDir();
     const storage = fsStorage({ dir });
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const slow = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(bytes("he"));
-        await held;
-        controller.enqueue(bytes("llo"));
-        controller.close();
-      },
-    });
+    const { stream: slow, release } = heldStream();
     const writing = storage.put("abc", slow, INFO);
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(await storage.stat("abc"), undefined);
