@@ -54,20 +54,26 @@
  *
  * @module
  */
-export { Client } from "./src/client.ts";
-export { type ClientOptions, Files } from "./src/files.ts";
+export { Client } from "./src/client/client.ts";
+export { Files } from "./src/client/files.ts";
 export {
   ApiError,
   type ApiErrorInit,
   ConnectionError,
   FileUrlsError,
   TimeoutError,
-} from "./src/errors.ts";
+} from "./src/client/errors.ts";
 export type {
-  CreateFileUrlsParams,
+  ClientOptions,
   FileContent,
-  FileResource,
-  FileUrls,
   UploadOptions,
   UploadProgress,
-} from "./src/types.ts";
+} from "./src/client/types.ts";
+export {
+  type ApiErrorBody,
+  type CreateFileUrlsParams,
+  DEFAULT_RESOURCE,
+  type FileResource,
+  type FileUrls,
+  type UploadedFile,
+} from "./src/api.ts";

@@ -13,7 +13,7 @@
 import process from "node:process";
 import { Hono } from "hono";
 import { filesRoute, fsStorage } from "../src/hono/mod.ts";
-import { s3StorageFromEnv } from "../src/hono/s3_storage.ts";
+import { s3StorageFromEnv } from "../src/storage/s3.ts";
 import { serveApp } from "./_serve.ts";
 
 const env = process.env;

@@ -318,10 +318,24 @@ describe("bad arguments throw before any request", () => {
       TypeError,
     ],
     [
-      "an unknown resource",
+      "an empty resource",
+      () => files().upload(new File(["x"], "a.txt"), ""),
+      /resource must be a non-empty string, got ""/,
+      TypeError,
+    ],
+    [
+      "a name the API would refuse: a slash",
+      () => files().upload(new Uint8Array(3), "prediction", { name: "a/b" }),
+      /Cannot upload "a\/b": name "a\/b" contains a slash or backslash/,
+      TypeError,
+    ],
+    [
+      "a name the API would refuse: over 255 UTF-8 bytes",
       () =>
-        files().upload(new File(["x"], "a.txt"), "training" as "prediction"),
-      /resource must be one of "prediction", got "training"/,
+        files().upload(new Uint8Array(3), "prediction", {
+          name: "é".repeat(128),
+        }),
+      /has 256 UTF-8 bytes, at most 255 are allowed/,
       TypeError,
     ],
     [
@@ -394,7 +408,9 @@ describe("bad arguments throw before any request", () => {
       ["size", NaN, /got NaN/, RangeError],
       ["size", 2 ** 53, /got 9007199254740992/, RangeError],
       ["size", "1", /size must be a number/, TypeError],
-      ["resource", "other", /resource must be "prediction"/, TypeError],
+      ["resource", "", /resource must be a non-empty string/, TypeError],
+      ["name", "..", /name "\.\." is not a file name/, TypeError],
+      ["name", "a\u0000b", /contains a control character/, TypeError],
       ["mime_type", "pdf", /mime_type must be a media type/, TypeError],
       ["mime_type", "", /mime_type must be a media type/, TypeError],
     ] as const
@@ -746,10 +762,12 @@ describe("abort and timeout", () => {
         .upload(new File(["x"], "a.txt"), "prediction").catch((e) => e);
       assert.ok(error instanceof TimeoutError, String(error));
       assert.equal(error.timeout, 200);
+      // The message names the URL that did not answer.
       assert.equal(
         error.message,
-        'Cannot upload "a.txt": no answer within 200 ms',
+        `Cannot upload "a.txt": no answer from ${api.baseUrl}/files/urls within 200 ms`,
       );
+      assert.equal(error.url, `${api.baseUrl}/files/urls`);
     } finally {
       await api.close();
     }

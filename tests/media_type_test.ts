@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import mime from "mime/lite";
 import standardTypes from "mime/types/standard.js";
-import { essence, isMediaType, typeByName } from "../src/media_type.ts";
+import { essence, isMediaType, typeByName } from "../src/_media_type.ts";
 
 describe("typeByName()", () => {
   test("agrees with mime.getType() on every standard extension", () => {

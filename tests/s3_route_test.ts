@@ -8,7 +8,7 @@ import { AwsClient } from "aws4fetch";
 import { Hono } from "hono";
 import { Client, type FileContent, type UploadOptions } from "../mod.ts";
 import { filesRoute } from "../src/hono/mod.ts";
-import { s3Storage } from "../src/hono/s3_storage.ts";
+import { s3Storage } from "../src/storage/s3.ts";
 import { type S3rver, startS3rver } from "./_s3rver.ts";
 import { serveApp, type Served } from "./_serve.ts";
 import { startInstance } from "./_instance.ts";

@@ -5,7 +5,7 @@ import {
   s3Storage,
   s3StorageFromEnv,
   type S3StorageOptions,
-} from "../src/hono/s3_storage.ts";
+} from "../src/storage/s3.ts";
 import { type S3rver, startS3rver } from "./_s3rver.ts";
 import { rawRequest } from "./_raw_http.ts";
 

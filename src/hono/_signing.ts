@@ -10,6 +10,8 @@
  * @module
  */
 
+import { decodeBase64url, encodeBase64url } from "../_encoding.ts";
+
 const encoder = new TextEncoder();
 
 /** The shortest secret accepted, in UTF-8 bytes. */
@@ -116,7 +118,7 @@ export async function createSigner(secrets: string[]): Promise<Signer> {
       key,
       encoder.encode("fileurls key id"),
     );
-    keys.push({ kid: base64url(new Uint8Array(mac, 0, 6)), key });
+    keys.push({ kid: encodeBase64url(new Uint8Array(mac, 0, 6)), key });
   }
   const signing = keys[0];
   return {
@@ -126,7 +128,7 @@ export async function createSigner(secrets: string[]): Promise<Signer> {
         signing.key,
         canonical(fields, signing.kid),
       );
-      return { kid: signing.kid, sig: base64url(new Uint8Array(mac)) };
+      return { kid: signing.kid, sig: encodeBase64url(new Uint8Array(mac)) };
     },
     async verify(fields, { kid, sig }) {
       const found = keys.find((key) => key.kid === kid);
@@ -156,29 +158,4 @@ function canonical(fields: SignedFields, kid: string): Uint8Array<ArrayBuffer> {
     fields.exp,
     kid,
   ]));
-}
-
-/**
- * Encodes bytes as base64url without padding.
- *
- * @param bytes The bytes.
- * @returns The text.
- */
-export function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
-}
-
-/** Decodes strict base64url without padding, or returns `undefined`. */
-function decodeBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
-  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  // Only the one canonical spelling of these bytes is accepted.
-  return base64url(bytes) === text ? bytes : undefined;
 }

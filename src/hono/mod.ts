@@ -52,13 +52,21 @@
 
 export {
   filesRoute,
-  type FilesRouteOptions,
+  type FilesRouteApp,
   type FileUrlsRequest,
   type FileUrlsResponse,
   type UploadedFileResponse,
 } from "./route.ts";
-export { memoryStorage } from "./memory_storage.ts";
-export { fsStorage, type FsStorageOptions } from "./fs_storage.ts";
+export { type FilesRouteContext, type FilesRouteOptions } from "./options.ts";
+export type {
+  ApiErrorBody,
+  CreateFileUrlsParams,
+  FileResource,
+  FileUrls,
+  UploadedFile,
+} from "../api.ts";
+export { memoryStorage } from "../storage/memory.ts";
+export { fsStorage, type FsStorageOptions } from "../storage/fs.ts";
 export {
   type ByteRange,
   type FileInfo,
@@ -68,4 +76,4 @@ export {
   type Storage,
   StorageConflictError,
   type StoredFile,
-} from "./storage.ts";
+} from "../storage/mod.ts";

@@ -6,12 +6,11 @@
 
 import {
   type ByteRange,
-  type FileInfo,
   type Storage,
   StorageConflictError,
   type StoredFile,
-} from "./storage.ts";
-import { checkKey, exactChunks, isWithin } from "./_exact.ts";
+} from "./mod.ts";
+import { checkKey, checkRange, exactChunks, storedFile } from "./_common.ts";
 
 interface Entry {
   file: StoredFile;
@@ -51,15 +50,11 @@ export function memoryStorage(): Storage {
     const entry = files.get(key);
     if (entry === undefined) return undefined;
     if (range === undefined) return entry.bytes;
-    if (!isWithin(range, entry.bytes.size)) {
-      throw new RangeError(
-        `Cannot read "${key}": bytes ${range.start}-${range.end} are outside ${entry.bytes.size} bytes`,
-      );
-    }
+    checkRange(key, range, entry.bytes.size);
     return entry.bytes.slice(range.start, range.end + 1);
   }
   return {
-    async put(key, body, info: FileInfo) {
+    async put(key, body, info) {
       checkKey(key, "store");
       if (files.has(key) || writing.has(key)) {
         await body.cancel().catch(() => {});
@@ -75,13 +70,7 @@ export function memoryStorage(): Storage {
           parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
         }
         const bytes = new Blob(parts);
-        const file: StoredFile = {
-          key,
-          name: info.name,
-          size: info.size,
-          type: info.type,
-          uploadedAt: new Date(),
-        };
+        const file = storedFile(key, info);
         files.set(key, { file, bytes });
         return { ...file };
       } finally {
@@ -94,7 +83,7 @@ export function memoryStorage(): Storage {
       const entry = files.get(key);
       return entry && { ...entry.file };
     },
-    async read(key, range?: ByteRange) {
+    async read(key, range) {
       return (await slice(key, range))?.stream();
     },
     blob: slice,

@@ -43,6 +43,8 @@ export interface ApiErrorInit {
   detail: string;
   /** The answer's headers. */
   headers: Headers;
+  /** The answer itself, its body already read. */
+  response?: Response;
 }
 
 /**
@@ -72,12 +74,14 @@ export class ApiError extends FileUrlsError {
   readonly requestId: string | undefined;
   /** The answer's headers. */
   readonly headers: Headers;
+  /** The answer itself, its body already read; absent if none was given. */
+  readonly response: Response | undefined;
 
   /**
    * Creates the error.
    *
    * @param action What failed, e.g. `Cannot upload "a.png"`.
-   * @param init The status, type, detail and headers of the answer.
+   * @param init The status, type, detail, headers and the answer itself.
    */
   constructor(action: string, init: ApiErrorInit) {
     super(
@@ -88,13 +92,16 @@ export class ApiError extends FileUrlsError {
     this.status = init.status;
     this.type = init.type;
     this.headers = init.headers;
+    this.response = init.response;
     this.requestId = init.headers.get("x-request-id") ?? undefined;
   }
 }
 
 /**
  * The request never got an answer: the server could not be reached or the
- * connection broke. The original error is the `cause`.
+ * connection broke. The message names the URL (without its query, which may
+ * hold a signature) and the network's reason (connection refused, host not
+ * found, TLS, connection reset); the original error is the `cause`.
  *
  * @example
  * ```ts ignore
@@ -107,20 +114,25 @@ export class ApiError extends FileUrlsError {
  * ```
  */
 export class ConnectionError extends FileUrlsError {
+  /** The URL that could not be reached, without its query. */
+  readonly url: string | undefined;
+
   /**
    * Creates the error.
    *
-   * @param message What failed, naming the action.
-   * @param options The underlying network error.
+   * @param message What failed, naming the action and the URL.
+   * @param options The underlying network error, and the URL.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { url?: string }) {
     super(message, options);
     this.name = "ConnectionError";
+    this.url = options?.url;
   }
 }
 
 /**
- * A request took longer than the client's `timeout`.
+ * A request took longer than the client's `timeout`. The message names the
+ * URL, without its query.
  *
  * @example
  * ```ts ignore
@@ -136,16 +148,22 @@ export class ConnectionError extends FileUrlsError {
 export class TimeoutError extends FileUrlsError {
   /** The timeout that ran out, in milliseconds. */
   readonly timeout: number;
+  /** The URL that did not answer, without its query. */
+  readonly url: string | undefined;
 
   /**
    * Creates the error.
    *
    * @param action What failed, e.g. `Cannot upload "a.png"`.
    * @param timeout The timeout that ran out, in milliseconds.
+   * @param url The URL that did not answer, without its query.
    */
-  constructor(action: string, timeout: number) {
-    super(`${action}: no answer within ${timeout} ms`);
+  constructor(action: string, timeout: number, url?: string) {
+    super(
+      `${action}: no answer${url ? ` from ${url}` : ""} within ${timeout} ms`,
+    );
     this.name = "TimeoutError";
     this.timeout = timeout;
+    this.url = url;
   }
 }

@@ -30,13 +30,14 @@
  */
 
 import { AwsV4Signer } from "aws4fetch";
-import { contentDisposition, isInlineType } from "./_content_disposition.ts";
+import { contentDisposition, isInlineType } from "../_content_disposition.ts";
+import { randomId } from "../_encoding.ts";
 import type {
   FileInfo,
   PresignedStorage,
   PresignedUrls,
   PresignOptions,
-} from "./storage.ts";
+} from "./mod.ts";
 
 /** The longest lifetime S3 allows for a presigned URL: 7 days, in seconds. */
 const MAX_EXPIRES_SECONDS = 604_800;
@@ -235,7 +236,8 @@ export function s3StorageFromEnv(
 interface Config {
   /** Origin and base path, without a trailing slash, bucket included. */
   base: string;
-  region: string;
+  /** `undefined` lets aws4fetch take it from the URL (AWS, R2), else us-east-1. */
+  region: string | undefined;
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken: string | undefined;
@@ -280,7 +282,7 @@ function validate(options: S3StorageOptions): Config {
   }
   const host = endpoint.hostname.toLowerCase();
   const region = options.region === undefined
-    ? guessRegion(host)
+    ? undefined
     : requireString(options.region, "region");
   const accessKeyId = requireString(options.accessKeyId, "accessKeyId");
   const secretAccessKey = requireString(
@@ -326,14 +328,6 @@ function validate(options: S3StorageOptions): Config {
   };
 }
 
-function guessRegion(host: string): string {
-  if (host.endsWith(".r2.cloudflarestorage.com")) return "auto";
-  const aws =
-    /(?:^|\.)s3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$/
-      .exec(host);
-  return aws ? aws[1] : "us-east-1";
-}
-
 /** Seconds from `signedAt` to `until`, clamped to what S3 and the session allow. */
 function lifetime(config: Config, signedAt: number, until: Date): number {
   const wanted = Math.floor((until.getTime() - signedAt) / 1000);
@@ -345,16 +339,6 @@ function lifetime(config: Config, signedAt: number, until: Date): number {
     seconds = Math.min(seconds, left);
   }
   return seconds;
-}
-
-function randomKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(
-    /=+$/,
-    "",
-  );
 }
 
 async function sign(
@@ -424,7 +408,7 @@ async function presign(
     /[:-]|\.\d{3}/g,
     "",
   );
-  const objectUrl = `${config.base}/${config.prefix}${randomKey()}`;
+  const objectUrl = `${config.base}/${config.prefix}${randomId()}`;
 
   const upload = new URL(objectUrl);
   upload.searchParams.set("X-Amz-Expires", String(uploadSeconds));

@@ -21,8 +21,9 @@ import {
   type Storage,
   StorageConflictError,
   type StoredFile,
-} from "./storage.ts";
-import { checkKey, exactChunks, isWithin } from "./_exact.ts";
+} from "./mod.ts";
+import { checkKey, checkRange, exactChunks, storedFile } from "./_common.ts";
+import { bunGlobal } from "../_runtime.ts";
 
 /** Options of {@linkcode fsStorage}. */
 export interface FsStorageOptions {
@@ -149,13 +150,7 @@ export function fsStorage(options: FsStorageOptions): Storage {
         } finally {
           await handle.close();
         }
-        const file: StoredFile = {
-          key,
-          name: info.name,
-          size: info.size,
-          type: info.type,
-          uploadedAt: new Date(),
-        };
+        const file = storedFile(key, info);
         const meta: Meta = {
           name: file.name,
           size: file.size,
@@ -198,11 +193,7 @@ export function fsStorage(options: FsStorageOptions): Storage {
       let stop: number;
       try {
         const { size } = await file.stat();
-        if (range !== undefined && !isWithin(range, size)) {
-          throw new RangeError(
-            `Cannot read "${key}": bytes ${range.start}-${range.end} are outside ${size} bytes`,
-          );
-        }
+        if (range !== undefined) checkRange(key, range, size);
         position = range?.start ?? 0;
         stop = range === undefined ? size : range.end + 1;
       } catch (error) {
@@ -266,7 +257,7 @@ export function fsStorage(options: FsStorageOptions): Storage {
       await rm(doomed, { recursive: true, force: true });
     },
   };
-  const bun = (globalThis as { Bun?: { file(path: string): Blob } }).Bun;
+  const bun = bunGlobal();
   if (bun !== undefined) {
     storage.blob = async (key, range) => {
       checkKey(key, "read");
@@ -281,11 +272,7 @@ export function fsStorage(options: FsStorageOptions): Storage {
       }
       const blob = bun.file(path);
       if (range === undefined) return blob;
-      if (!isWithin(range, size)) {
-        throw new RangeError(
-          `Cannot read "${key}": bytes ${range.start}-${range.end} are outside ${size} bytes`,
-        );
-      }
+      checkRange(key, range, size);
       return blob.slice(range.start, range.end + 1);
     };
   }

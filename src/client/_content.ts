@@ -4,8 +4,10 @@
  *
  * @module
  */
+import { isMediaType, typeByName } from "../_media_type.ts";
+import { basename } from "../_path.ts";
+import { builtinModule, bunGlobal, denoGlobal } from "../_runtime.ts";
 import type { FileContent, UploadOptions } from "./types.ts";
-import { isMediaType, typeByName } from "./media_type.ts";
 
 /** A body that can be sent again on a retry, with its exact size. */
 export interface Payload {
@@ -22,11 +24,6 @@ interface NodeFs {
   openAsBlob?: (path: string | URL) => Promise<Blob>;
   promises: { stat(path: string | URL): Promise<{ isFile(): boolean }> };
 }
-
-// The runtimes' own globals, looked up at run time so that browsers and
-// workers load this module without them.
-// deno-lint-ignore no-explicit-any
-const runtime = globalThis as any;
 
 /**
  * Resolves name, exact size, media type and a replayable body.
@@ -120,23 +117,6 @@ function requireName(name: string | undefined, what: string): string {
   return name;
 }
 
-function basename(path: string | URL): string {
-  if (path instanceof URL) {
-    if (path.protocol !== "file:") {
-      throw new TypeError(
-        `Cannot upload "${path.href}": only file: URLs are paths; fetch other URLs and upload the Blob`,
-      );
-    }
-    return decodeURIComponent(
-      path.pathname.slice(path.pathname.lastIndexOf("/") + 1),
-    );
-  }
-  const trimmed = path.replace(/[\\/]+$/, "");
-  return trimmed.slice(
-    Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\")) + 1,
-  );
-}
-
 /**
  * Opens a file with the least memory the runtime allows while keeping an
  * exact size: a lazily read Blob on Bun (`Bun.file`) and Node
@@ -151,17 +131,19 @@ async function readPath(
 ): Promise<Blob> {
   const where = path instanceof URL ? path.href : path;
   try {
-    if (runtime.Deno?.open) {
-      const file = await runtime.Deno.open(path);
-      return await collect(file.readable as ReadableStream<Uint8Array>, name);
+    const deno = denoGlobal();
+    if (deno) {
+      const file = await deno.open(path);
+      return await collect(file.readable, name);
     }
-    if (runtime.Bun?.file) {
+    const bun = bunGlobal();
+    if (bun) {
       await checkFile(path);
       // Bun guesses a type from the extension; fileurls infers its own.
-      const file = runtime.Bun.file(path) as Blob;
+      const file = bun.file(path);
       return file.slice(0, file.size, "");
     }
-    const fs = nodeFs();
+    const fs = builtinModule<NodeFs>("node:fs");
     if (fs?.openAsBlob) {
       await checkFile(path);
       return await fs.openAsBlob(path);
@@ -177,16 +159,8 @@ async function readPath(
 }
 
 async function checkFile(path: string | URL): Promise<void> {
-  const stat = await nodeFs()?.promises.stat(path);
+  const stat = await builtinModule<NodeFs>("node:fs")?.promises.stat(path);
   if (stat && !stat.isFile()) throw new Error("not a file");
-}
-
-function nodeFs(): NodeFs | undefined {
-  try {
-    return runtime.process?.getBuiltinModule?.("node:fs") as NodeFs | undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function collect(

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { essence } from "../media_type.ts";
+import { essence } from "./_media_type.ts";
 
 /**
  * Types a browser may show in place. Never HTML, SVG, XML or anything else

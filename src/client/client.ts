@@ -1,9 +1,12 @@
 /**
- * The API client.
+ * The API client: it owns the transport (base URL, API key, `fetch`,
+ * retries, timeout, headers) that its resources borrow.
  *
  * @module
  */
-import { type ClientOptions, Files } from "./files.ts";
+import { Files } from "./files.ts";
+import { lendTransport, Transport } from "./_request.ts";
+import type { ClientOptions } from "./types.ts";
 
 /**
  * A client of the files API.
@@ -30,6 +33,7 @@ export class Client {
    * @throws {RangeError} If `maxRetries` or `timeout` is out of range.
    */
   constructor(options: ClientOptions = {}) {
-    this.files = new Files(options);
+    lendTransport(this, new Transport(options));
+    this.files = new Files(this);
   }
 }

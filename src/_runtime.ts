@@ -1,0 +1,111 @@
+/**
+ * The one place that asks which runtime this is, and reaches the runtime's
+ * own globals (`Deno`, `Bun`, `process`). Everything is looked up when called,
+ * so browsers and workers load this module without any of them.
+ *
+ * @module
+ */
+
+/** The runtimes fileurls tells apart. */
+export type Runtime = "deno" | "bun" | "node" | "workerd" | "browser";
+
+/** The parts of `Deno` that fileurls uses. */
+export interface DenoGlobal {
+  env: { get(name: string): string | undefined };
+  open(path: string | URL): Promise<DenoFile>;
+  serve(
+    options: {
+      hostname: string;
+      port: number;
+      onListen(address: { port: number }): void;
+      onError?(error: unknown): Response | Promise<Response>;
+    },
+    handler: (request: Request) => Response | Promise<Response>,
+  ): { addr: { port: number }; shutdown(): Promise<void> };
+}
+
+/** The parts of an open `Deno.FsFile` that fileurls uses. */
+export interface DenoFile {
+  readable: ReadableStream<Uint8Array>;
+  stat(): Promise<{ size: number; isFile: boolean }>;
+  seek(offset: number, whence: 0): Promise<number>;
+  read(buffer: Uint8Array): Promise<number | null>;
+  close(): void;
+}
+
+/** The parts of `Bun` that fileurls uses. */
+export interface BunGlobal {
+  file(path: string | URL): Blob & { name?: string };
+  serve(options: {
+    hostname: string;
+    port: number;
+    maxRequestBodySize?: number;
+    idleTimeout?: number;
+    fetch(request: Request): Response | Promise<Response>;
+  }): { port: number; stop(closeActive?: boolean): Promise<void> | void };
+}
+
+// deno-lint-ignore no-explicit-any
+const global = globalThis as any;
+
+/**
+ * Tells which runtime this is.
+ *
+ * @returns `"deno"`, `"bun"`, `"node"`, `"workerd"` (Cloudflare Workers, also
+ * with `nodejs_compat`), or `"browser"` for anything else.
+ */
+export function runtime(): Runtime {
+  if (global.Deno?.version !== undefined) return "deno";
+  if (global.Bun !== undefined) return "bun";
+  if (global.navigator?.userAgent === "Cloudflare-Workers") return "workerd";
+  if (typeof global.process?.versions?.node === "string") return "node";
+  return "browser";
+}
+
+/**
+ * The `Deno` global, on Deno.
+ *
+ * @returns It, or `undefined` elsewhere.
+ */
+export function denoGlobal(): DenoGlobal | undefined {
+  return runtime() === "deno" ? global.Deno : undefined;
+}
+
+/**
+ * The `Bun` global, on Bun.
+ *
+ * @returns It, or `undefined` elsewhere.
+ */
+export function bunGlobal(): BunGlobal | undefined {
+  return runtime() === "bun" ? global.Bun : undefined;
+}
+
+/**
+ * A Node built-in module (`node:fs`, …) where the runtime has one, loaded
+ * synchronously with `process.getBuiltinModule` (Node 20.16+, Deno, Bun).
+ *
+ * @param name The module, e.g. `"node:fs"`.
+ * @returns The module, or `undefined` where there is none.
+ */
+export function builtinModule<T>(name: string): T | undefined {
+  try {
+    return global.process?.getBuiltinModule?.(name) as T | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads an environment variable on Deno (without `--allow-env` it reads as
+ * unset), Bun and Node.
+ *
+ * @param name The variable.
+ * @returns Its value, or `undefined`.
+ */
+export function env(name: string): string | undefined {
+  try {
+    return global.Deno?.env?.get(name) ?? global.process?.env?.[name];
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * `fileurls serve`: the files API on this machine, over a folder on disk or
+ * an S3 bucket, with the API key and signing secret kept in the data folder.
+ *
+ * @module
+ */
+
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { Hono } from "hono";
+import { errorBody } from "../api.ts";
+import { randomId } from "../_encoding.ts";
+import { filesRoute } from "../hono/route.ts";
+import { MIN_SECRET_BYTES } from "../hono/_signing.ts";
+import { fsStorage } from "../storage/fs.ts";
+import type { PresignedStorage, Storage } from "../storage/mod.ts";
+import { type Handler, listen, type Server } from "./_listen.ts";
+import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
+
+/** The usage of `fileurls serve`. */
+export const SERVE_USAGE: string = `Usage: fileurls serve [options]
+
+Serves the files API at <origin>/v1 and prints its URL and API key.
+
+Options:
+  --port PORT          Port to listen on; 0 picks a free one (default: 8787)
+  --hostname HOST      Address to listen on (default: 127.0.0.1)
+  --data DIR           Folder for files, the generated API key and the
+                       signing secret (default: ./fileurls-data)
+  --api-key KEY        The API key clients must send (default:
+                       FILEURLS_API_KEY, else generated once and kept in DIR)
+  --storage fs|s3      Keep files in DIR/files, or in an S3 bucket configured
+                       by the environment (default: fs)
+  --public-url URL     The API's URL as clients reach it, e.g. behind a proxy
+                       (default: http://HOST:PORT/v1)
+  -h, --help           Show this help
+
+Environment:
+  FILEURLS_API_KEY       The API key, instead of --api-key
+  FILEURLS_SECRET        The URL signing secret, at least 32 bytes (default:
+                         generated once and kept in DIR)
+  FILEURLS_S3_ENDPOINT   With --storage s3: the S3 endpoint, without the bucket
+  FILEURLS_S3_BUCKET     With --storage s3: the bucket
+  FILEURLS_S3_REGION     With --storage s3: the region (default: from the
+                         endpoint, else us-east-1)
+  AWS_ACCESS_KEY_ID      With --storage s3: the access key id
+  AWS_SECRET_ACCESS_KEY  With --storage s3: the secret access key
+  AWS_SESSION_TOKEN      With --storage s3: the session token, if any
+
+Stops on SIGINT (Ctrl-C) or SIGTERM.
+`;
+
+/**
+ * Runs `fileurls serve` until SIGINT or SIGTERM.
+ *
+ * @param args The arguments after `serve`.
+ * @returns The exit code: 0 once stopped, 1 if it cannot listen, 2 for bad
+ * configuration.
+ * @throws {UsageError} For a bad option.
+ */
+export async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string", default: "8787" },
+      hostname: { type: "string", default: "127.0.0.1" },
+      data: { type: "string", default: "./fileurls-data" },
+      "api-key": { type: "string" },
+      storage: { type: "string", default: "fs" },
+      "public-url": { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const port = Number(values.port);
+  if (!/^[0-9]+$/.test(values.port) || port > 65535) {
+    throw new UsageError(
+      `--port must be a number from 0 to 65535, got ${
+        JSON.stringify(values.port)
+      }`,
+    );
+  }
+  if (values.storage !== "fs" && values.storage !== "s3") {
+    throw new UsageError(
+      `--storage must be "fs" or "s3", got ${JSON.stringify(values.storage)}`,
+    );
+  }
+  const env = process.env;
+  const data = resolve(values.data);
+  const secretBytes = new TextEncoder().encode(env.FILEURLS_SECRET).byteLength;
+  if (env.FILEURLS_SECRET && secretBytes < MIN_SECRET_BYTES) {
+    printError(
+      `fileurls serve: FILEURLS_SECRET must be at least ${MIN_SECRET_BYTES} bytes, got ${secretBytes}\n`,
+    );
+    return 2;
+  }
+
+  let storage: Storage | PresignedStorage;
+  let where: string;
+  if (values.storage === "s3") {
+    // Loaded only here, so that the S3 signer is not loaded otherwise.
+    const { s3StorageFromEnv } = await import("../storage/s3.ts");
+    try {
+      storage = s3StorageFromEnv(env);
+    } catch (error) {
+      printError(`fileurls serve: ${messageOf(error)}\n`);
+      return 2;
+    }
+    where =
+      `S3 bucket ${env.FILEURLS_S3_BUCKET} at ${env.FILEURLS_S3_ENDPOINT}`;
+  } else {
+    storage = fsStorage({ dir: join(data, "files") });
+    where = join(data, "files");
+  }
+
+  const apiKey = values["api-key"] || env.FILEURLS_API_KEY ||
+    await kept(data, "api-key", () => `fu_${randomId(24)}`);
+  const secret = env.FILEURLS_SECRET ||
+    await kept(data, "secret", () => randomId(32));
+
+  let handler: Handler;
+  try {
+    const app = new Hono().route(
+      "/v1",
+      filesRoute({
+        storage,
+        secret,
+        apiKeys: [apiKey],
+        publicUrl: values["public-url"],
+      }),
+    );
+    app.notFound((c) =>
+      c.json(
+        errorBody(
+          404,
+          `Cannot ${c.req.method} ${c.req.path}: no such endpoint`,
+        ),
+        404,
+      )
+    );
+    handler = (request) => app.fetch(request);
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof RangeError) {
+      printError(`fileurls serve: ${messageOf(error)}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  let server: Server;
+  try {
+    server = await listen(handler, values.hostname, port);
+  } catch (error) {
+    printError(
+      `fileurls serve: Cannot listen on ${values.hostname} port ${port}: ${
+        messageOf(error)
+      }\n`,
+    );
+    return 1;
+  }
+  const host = values.hostname.includes(":")
+    ? `[${values.hostname}]`
+    : values.hostname;
+  const local = `http://${host}:${server.port}/v1`;
+  const baseUrl = values["public-url"]?.replace(/\/+$/, "") ?? local;
+  print(
+    `fileurls serving ${local}\n` +
+      (baseUrl !== local ? `Public URL: ${baseUrl}\n` : "") +
+      `API key: ${apiKey}\n` +
+      `Storage: ${where}\n` +
+      `\nTo upload from another shell:\n` +
+      `  export FILEURLS_BASE_URL=${shellWord(baseUrl)} FILEURLS_API_KEY=${
+        shellWord(apiKey)
+      }\n` +
+      `  fileurls upload photo.png\n`,
+  );
+
+  await stopSignal();
+  await server.close();
+  return 0;
+}
+
+/**
+ * Reads a value kept in `{dir}/{file}`, or makes one and keeps it there,
+ * readable by the owner only.
+ */
+async function kept(
+  dir: string,
+  file: string,
+  make: () => string,
+): Promise<string> {
+  const path = join(dir, file);
+  let text: string | undefined;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if (codeOf(error) !== "ENOENT") throw error;
+  }
+  if (text !== undefined) {
+    const value = text.trim();
+    if (value === "") throw new Error(`Cannot read ${path}: it is empty`);
+    return value;
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const value = make();
+  try {
+    await writeFile(path, `${value}\n`, { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    // Another process made it first: use theirs.
+    if (codeOf(error) === "EEXIST") return kept(dir, file, make);
+    throw error;
+  }
+  return value;
+}
+
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text)
+    ? text
+    : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function stopSignal(): Promise<void> {
+  return new Promise((done) => {
+    const signals = ["SIGINT", "SIGTERM"] as const;
+    const stop = () => {
+      for (const signal of signals) process.off(signal, stop);
+      done();
+    };
+    for (const signal of signals) {
+      try {
+        process.on(signal, stop);
+      } catch {
+        // Not every platform has SIGTERM.
+      }
+    }
+  });
+}

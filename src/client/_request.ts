@@ -1,0 +1,290 @@
+/**
+ * The client's transport: the settings every request shares (base URL, API
+ * key, `fetch`, retries, timeout, headers), and one HTTP exchange with
+ * timeout, abort and retries, mapped onto the error family of `errors.ts`.
+ *
+ * A {@linkcode Client} owns one transport; its resources borrow it.
+ *
+ * @module
+ */
+
+import { env } from "../_runtime.ts";
+import { ApiError, ConnectionError, TimeoutError } from "./errors.ts";
+import { backoff, isRetryableStatus, retryDelay, sleep } from "./_retry.ts";
+import type { ClientOptions } from "./types.ts";
+
+/** One request's purpose and abort signal. */
+export interface RequestContext {
+  /** What the caller is doing, for messages: `Cannot upload "a.png"`. */
+  action: string;
+  /** Aborts the request and any wait between attempts. */
+  signal?: AbortSignal;
+}
+
+/** The settings every request of one client shares. */
+export class Transport {
+  /** The API's base URL, without a trailing slash. */
+  readonly baseUrl: string;
+  #apiKey: string | undefined;
+  #fetch: (input: string, init: RequestInit) => Response | Promise<Response>;
+  #maxRetries: number;
+  #timeout: number;
+  #headers: Headers;
+
+  /**
+   * Checks the options and fills in the defaults.
+   *
+   * @param options The client's options.
+   * @throws {TypeError} If there is no base URL, or an option is malformed.
+   * @throws {RangeError} If `maxRetries` or `timeout` is out of range.
+   */
+  constructor(options: ClientOptions) {
+    const baseUrl = options.baseUrl ?? env("FILEURLS_BASE_URL");
+    if (baseUrl === undefined || baseUrl === "") {
+      throw new TypeError(
+        "Cannot create a client: pass options.baseUrl or set FILEURLS_BASE_URL",
+      );
+    }
+    let url: URL;
+    try {
+      url = new URL(baseUrl);
+    } catch (cause) {
+      throw new TypeError(
+        `Cannot create a client: baseUrl is not a URL: ${String(baseUrl)}`,
+        { cause },
+      );
+    }
+    this.baseUrl = url.href.replace(/\/+$/, "");
+    this.#apiKey = options.apiKey ?? env("FILEURLS_API_KEY");
+    const fetcher = options.fetch;
+    this.#fetch = fetcher ?? ((input, init) => globalThis.fetch(input, init));
+    this.#maxRetries = count(options.maxRetries ?? 2, "maxRetries");
+    this.#timeout = count(options.timeout ?? 60_000, "timeout");
+    this.#headers = new Headers(options.headers);
+  }
+
+  /**
+   * Sends JSON to the API at `{baseUrl}{path}` with the API key and the
+   * client's headers, and reads the JSON answer.
+   *
+   * @param method The HTTP method.
+   * @param path The path under the base URL, e.g. `"/files/urls"`.
+   * @param body The JSON body.
+   * @param context The action, for messages, and the abort signal.
+   * @returns The status and the parsed JSON answer (`undefined` if it was
+   * not JSON).
+   */
+  async json(
+    method: string,
+    path: string,
+    body: unknown,
+    context: RequestContext,
+  ): Promise<{ status: number; body: unknown }> {
+    const headers = new Headers(this.#headers);
+    headers.set("content-type", "application/json");
+    headers.set("accept", "application/json");
+    if (this.#apiKey) headers.set("authorization", `Bearer ${this.#apiKey}`);
+    const text = JSON.stringify(body);
+    return await this.send(
+      `${this.baseUrl}${path}`,
+      () => ({ method, headers, body: text }),
+      async (response) => {
+        const answer = await response.text();
+        try {
+          return { status: response.status, body: JSON.parse(answer) };
+        } catch {
+          return { status: response.status, body: undefined };
+        }
+      },
+      context,
+    );
+  }
+
+  /**
+   * Sends a request, retrying on network errors, 408, 429 and 5xx, and reads
+   * the successful answer with `read` within the same timeout.
+   *
+   * @param url The URL.
+   * @param init Makes the request init afresh for every attempt, so that a
+   * body is sent whole again.
+   * @param read Reads a 2xx answer.
+   * @param context The action, for messages, and the abort signal.
+   * @returns What `read` returned.
+   */
+  async send<T>(
+    url: string,
+    init: (attempt: number) => RequestInit,
+    read: (response: Response) => Promise<T>,
+    context: RequestContext,
+  ): Promise<T> {
+    const { signal, action } = context;
+    const where = displayUrl(url);
+    for (let attempt = 0;; attempt++) {
+      signal?.throwIfAborted();
+      const timer = new AbortController();
+      const id = setTimeout(
+        () => timer.abort(new TimeoutError(action, this.#timeout, where)),
+        this.#timeout,
+      );
+      const onAbort = () => timer.abort(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const retriesLeft = attempt < this.#maxRetries;
+      let wait: number | undefined;
+      try {
+        let response: Response;
+        try {
+          response = await this.#fetch(url, {
+            ...init(attempt),
+            signal: timer.signal,
+          });
+        } catch (error) {
+          if (timer.signal.aborted) throw timer.signal.reason;
+          if (!retriesLeft) {
+            throw new ConnectionError(
+              `${action}: cannot reach ${where}: ${networkReason(error)}`,
+              { cause: error, url: where },
+            );
+          }
+          wait = backoff(attempt);
+          continue;
+        }
+        if (response.ok) {
+          try {
+            return await read(response);
+          } catch (error) {
+            if (timer.signal.aborted) throw timer.signal.reason;
+            throw error;
+          }
+        }
+        const delay = isRetryableStatus(response.status) && retriesLeft
+          ? retryDelay(response.headers, attempt)
+          : undefined;
+        if (delay !== undefined) {
+          await response.body?.cancel().catch(() => {});
+          wait = delay;
+          continue;
+        }
+        throw await toApiError(action, response).catch((error) => {
+          throw timer.signal.aborted ? timer.signal.reason : error;
+        });
+      } finally {
+        clearTimeout(id);
+        signal?.removeEventListener("abort", onAbort);
+        if (wait !== undefined) await sleep(wait, signal);
+      }
+    }
+  }
+}
+
+/** The transport of each client, for its resources to borrow. */
+const transports = new WeakMap<object, Transport>();
+
+/**
+ * Makes `transport` the one that resources made with `owner` use.
+ *
+ * @param owner A client.
+ * @param transport Its transport.
+ */
+export function lendTransport(owner: object, transport: Transport): void {
+  transports.set(owner, transport);
+}
+
+/**
+ * The transport a resource should use: its client's own, or a new one made
+ * from options.
+ *
+ * @param from A client, or client options.
+ * @returns The transport.
+ */
+export function transportOf(from: object): Transport {
+  return transports.get(from) ?? new Transport(from as ClientOptions);
+}
+
+function count(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot create a client: ${name} must be a non-negative integer, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A URL fit for messages and logs: origin and path, without the query, which
+ * may hold a signature that works as a password.
+ *
+ * @param url The URL.
+ * @returns E.g. `http://127.0.0.1:8787/v1/files/urls`.
+ */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Why a request got no answer, in a few words the runtimes agree on:
+ * `connection refused`, `host not found`, `connection reset`, `TLS: …`, or
+ * the innermost message of the error and its causes.
+ *
+ * @param error What `fetch` rejected with.
+ * @returns The reason.
+ */
+export function networkReason(error: unknown): string {
+  const chain: { code?: unknown; message?: unknown }[] = [];
+  for (
+    let e = error as { cause?: unknown } | undefined, i = 0;
+    e !== undefined && e !== null && i < 6;
+    e = e.cause as { cause?: unknown } | undefined, i++
+  ) {
+    chain.push(e as { code?: unknown; message?: unknown });
+  }
+  const text = chain.map((e) => `${e.code ?? ""} ${e.message ?? ""}`).join(
+    " ",
+  );
+  if (/ECONNREFUSED|ConnectionRefused|connection refused/i.test(text)) {
+    return "connection refused";
+  }
+  if (
+    /ENOTFOUND|EAI_AGAIN|dns error|failed to lookup|name resolution|DNS/i
+      .test(text)
+  ) {
+    return "host not found";
+  }
+  if (/ECONNRESET|ConnectionReset|connection reset|EPIPE/i.test(text)) {
+    return "connection reset";
+  }
+  const innermost = chain.map((e) => e.message).filter((m) =>
+    typeof m === "string" && m !== ""
+  ).pop() as string | undefined;
+  if (/CERT|TLS|SSL|certificate/i.test(text)) {
+    return `TLS: ${innermost ?? "handshake failed"}`;
+  }
+  return innermost || String(error);
+}
+
+async function toApiError(
+  action: string,
+  response: Response,
+): Promise<ApiError> {
+  const text = await response.text();
+  let type = "http_error";
+  let detail = response.statusText;
+  try {
+    const { error } = JSON.parse(text);
+    if (typeof error?.type === "string") type = error.type;
+    if (typeof error?.message === "string") detail = error.message;
+  } catch {
+    // Not JSON: a proxy's HTML page, say. The status text must do.
+  }
+  return new ApiError(action, {
+    status: response.status,
+    type,
+    detail,
+    headers: response.headers,
+    response,
+  });
+}

@@ -1,0 +1,305 @@
+/**
+ * The options of {@linkcode filesRoute}, and their checked form, which every
+ * endpoint reads.
+ *
+ * @module
+ */
+
+import type { Context } from "hono";
+import { type CreateFileUrlsParams, DEFAULT_RESOURCE } from "../api.ts";
+import { essence, isMediaType } from "../_media_type.ts";
+import type { PresignedStorage, Storage, StoredFile } from "../storage/mod.ts";
+import { digest } from "./_auth.ts";
+import { checkSecrets, createSigner, type Signer } from "./_signing.ts";
+
+// `deno doc --lint` counts types from other packages as private
+// (denoland/deno#27364): the alias names Hono's type, and `@internal` keeps
+// the lint out of Hono's own declarations.
+/**
+ * Hono's `Context` of the request, as {@linkcode FilesRouteOptions.authorize}
+ * receives it.
+ *
+ * @internal
+ */
+export type FilesRouteContext = Context;
+
+/** Options of {@linkcode filesRoute}. */
+export interface FilesRouteOptions {
+  /**
+   * Where files go. A {@linkcode Storage} receives the bytes through this
+   * route; a {@linkcode PresignedStorage} hands out URLs of its own, and the
+   * route then only authorizes and validates `POST /files/urls`.
+   */
+  storage: Storage | PresignedStorage;
+  /**
+   * HMAC-SHA-256 secrets for the URLs, each at least 32 bytes of UTF-8. The
+   * first signs; every one verifies, so put a new secret first and drop the
+   * old one once its URLs have expired.
+   */
+  secret: string | string[];
+  /**
+   * Keys that may create URLs, sent as `Authorization: Bearer <key>`.
+   *
+   * @default {undefined} no key list
+   */
+  apiKeys?: string[];
+  /**
+   * Decides who may create URLs, after the API key (if any) was accepted and
+   * the body validated. `false` answers 403. An error it throws answers 500.
+   *
+   * @default {undefined} no extra check
+   */
+  authorize?: (
+    c: FilesRouteContext,
+    params: CreateFileUrlsParams,
+  ) => boolean | Promise<boolean>;
+  /**
+   * Lets anyone create URLs. Needed, and only allowed, when neither `apiKeys`
+   * nor `authorize` is given.
+   *
+   * @default {false}
+   */
+  public?: boolean;
+  /**
+   * The external URL of the mount point, e.g. `"https://files.example.com/v1"`,
+   * used in the URLs handed out. Set it behind a proxy: without it they are
+   * made from the request's own URL, and forwarding headers are not trusted.
+   *
+   * @default {undefined} the request URL's origin and mount prefix
+   */
+  publicUrl?: string;
+  /**
+   * The largest size in bytes `POST /files/urls` accepts (413 above).
+   *
+   * @default {1073741824} 1 GiB
+   */
+  maxSize?: number;
+  /**
+   * The media types that may be uploaded (415 otherwise), compared by
+   * type/subtype without parameters; `"image/*"` allows a whole type.
+   *
+   * @default {undefined} any well-formed type
+   */
+  allowedTypes?: string[];
+  /**
+   * The accepted values of `resource` (400 otherwise).
+   *
+   * @default {["prediction"]}
+   */
+  resources?: string[];
+  /**
+   * How long an upload URL works, in seconds.
+   *
+   * @default {3600}
+   */
+  uploadTtl?: number;
+  /**
+   * How long a download URL works, in seconds, counted from when it was
+   * created (not from the upload).
+   *
+   * @default {86400}
+   */
+  downloadTtl?: number;
+  /**
+   * Origins that browsers may call the API from: `"*"` for any, or exact
+   * origins such as `"https://app.example.com"`. Preflights are answered and
+   * answers carry `Access-Control-Allow-Origin`. Credentials are never
+   * allowed; the API key travels in `Authorization`.
+   *
+   * @default {undefined} no CORS headers, no preflight handling
+   */
+  cors?: "*" | string[];
+  /**
+   * Called once after a file is completely stored, before the `201` answer.
+   * An error it throws is logged with `console.error` and does not undo the
+   * upload, which still answers `201`.
+   *
+   * @default {undefined}
+   */
+  onUploaded?: (file: StoredFile) => void | Promise<void>;
+  /**
+   * The clock, in milliseconds since the epoch, for expiry.
+   *
+   * @default {Date.now}
+   */
+  now?: () => number;
+}
+
+/** The options, checked, with their defaults filled in. */
+export interface Config {
+  storage: Storage | PresignedStorage;
+  presigned: boolean;
+  /** SHA-256 digests of the API keys. */
+  apiKeys?: Promise<Uint8Array[]>;
+  authorize?: FilesRouteOptions["authorize"];
+  publicUrl?: string;
+  maxSize: number;
+  allowedTypes?: string[];
+  resources: string[];
+  uploadTtl: number;
+  downloadTtl: number;
+  cors?: "*" | Set<string>;
+  onUploaded?: FilesRouteOptions["onUploaded"];
+  now: () => number;
+  signer: Promise<Signer>;
+}
+
+/**
+ * Checks the options of {@linkcode filesRoute} and fills in the defaults.
+ *
+ * @param options The options.
+ * @returns The checked options.
+ * @throws {TypeError} If an option is missing or malformed.
+ * @throws {RangeError} If a limit is not a positive safe integer.
+ */
+export function configure(options: FilesRouteOptions): Config {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("Cannot create the files route: options are missing");
+  }
+  const { storage } = options;
+  const presigned =
+    typeof (storage as PresignedStorage)?.presign === "function";
+  if (
+    !presigned &&
+    (typeof (storage as Storage)?.put !== "function" ||
+      typeof (storage as Storage)?.stat !== "function" ||
+      typeof (storage as Storage)?.read !== "function")
+  ) {
+    throw new TypeError(
+      "Cannot create the files route: storage must have put, stat and read, or presign",
+    );
+  }
+  const secrets = checkSecrets(options.secret);
+  const signer = createSigner(secrets);
+  signer.catch(() => {}); // Reported by the request that awaits it.
+
+  let apiKeys: Promise<Uint8Array[]> | undefined;
+  if (options.apiKeys !== undefined) {
+    if (
+      !Array.isArray(options.apiKeys) || options.apiKeys.length === 0 ||
+      !options.apiKeys.every((key) => typeof key === "string" && key !== "")
+    ) {
+      throw new TypeError(
+        "Cannot create the files route: apiKeys must be a non-empty array of non-empty strings",
+      );
+    }
+    apiKeys = Promise.all(options.apiKeys.map(digest));
+  }
+  if (
+    options.authorize !== undefined && typeof options.authorize !== "function"
+  ) {
+    throw new TypeError(
+      "Cannot create the files route: authorize must be a function",
+    );
+  }
+  const guarded = apiKeys !== undefined || options.authorize !== undefined;
+  if (options.public === true && guarded) {
+    throw new TypeError(
+      "Cannot create the files route: public cannot be combined with apiKeys or authorize",
+    );
+  }
+  if (!guarded && options.public !== true) {
+    throw new TypeError(
+      "Cannot create the files route: give apiKeys or authorize, or set public: true to let anyone create URLs",
+    );
+  }
+
+  let publicUrl: string | undefined;
+  if (options.publicUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(options.publicUrl);
+    } catch {
+      url = undefined;
+    }
+    if (
+      url === undefined || !/^https?:$/.test(url.protocol) || url.search ||
+      url.hash || url.username || url.password
+    ) {
+      throw new TypeError(
+        `Cannot create the files route: publicUrl ${
+          JSON.stringify(options.publicUrl)
+        } is not an http(s) URL without query or fragment`,
+      );
+    }
+    publicUrl = url.href.replace(/\/+$/, "");
+  }
+
+  let allowedTypes: string[] | undefined;
+  if (options.allowedTypes !== undefined) {
+    allowedTypes = options.allowedTypes.map((type) => {
+      if (
+        typeof type !== "string" || !isMediaType(type.replace(/\/\*$/, "/x"))
+      ) {
+        throw new TypeError(
+          `Cannot create the files route: allowed type ${
+            JSON.stringify(type)
+          } is not a media type or "type/*"`,
+        );
+      }
+      return essence(type);
+    });
+  }
+
+  let cors: "*" | Set<string> | undefined;
+  if (options.cors === "*") cors = "*";
+  else if (options.cors !== undefined) {
+    if (!Array.isArray(options.cors)) {
+      throw new TypeError(
+        'Cannot create the files route: cors must be "*" or an array of origins',
+      );
+    }
+    cors = new Set(options.cors.map((origin) => {
+      let parsed: string | undefined;
+      try {
+        parsed = new URL(origin).origin;
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed !== origin) {
+        throw new TypeError(
+          `Cannot create the files route: cors origin ${
+            JSON.stringify(origin)
+          } is not an origin such as "https://app.example.com"`,
+        );
+      }
+      return origin;
+    }));
+  }
+
+  const resources = options.resources ?? [DEFAULT_RESOURCE];
+  if (
+    !Array.isArray(resources) ||
+    !resources.every((value) => typeof value === "string")
+  ) {
+    throw new TypeError(
+      "Cannot create the files route: resources must be an array of strings",
+    );
+  }
+
+  return {
+    storage,
+    presigned,
+    apiKeys,
+    authorize: options.authorize,
+    publicUrl,
+    maxSize: positive(options.maxSize ?? 1024 ** 3, "maxSize"),
+    allowedTypes,
+    resources,
+    uploadTtl: positive(options.uploadTtl ?? 3600, "uploadTtl"),
+    downloadTtl: positive(options.downloadTtl ?? 86400, "downloadTtl"),
+    cors,
+    onUploaded: options.onUploaded,
+    now: options.now ?? Date.now,
+    signer,
+  };
+}
+
+function positive(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(
+      `Cannot create the files route: ${option} must be a positive safe integer, got ${value}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,149 @@
+/**
+ * `PUT` on an upload URL: exactly the declared bytes, with the declared type,
+ * go to storage all or nothing.
+ *
+ * @module
+ */
+
+import type { Context } from "hono";
+import type { UploadedFile } from "../api.ts";
+import { essence } from "../_media_type.ts";
+import {
+  type Storage,
+  StorageConflictError,
+  type StoredFile,
+} from "../storage/mod.ts";
+import { ExactSizeStream } from "../storage/_common.ts";
+import { RouteError } from "./_errors.ts";
+import { verifyUrl } from "./_signed_url.ts";
+import type { Config } from "./options.ts";
+
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Handles `PUT` on an upload URL.
+ *
+ * @param c The request's context.
+ * @param config The route's options.
+ * @returns `201 {id, name, size, mime_type, uploaded_at}`.
+ * @throws {RouteError} 404 for a path that is no upload URL; 403 for a bad or
+ * expired signature; 411 without an exact `Content-Length`; 400 for a smaller
+ * length or a body that ends early; 413 for a larger one; 415 for another
+ * type; 409 if the file is stored or being stored.
+ */
+export async function upload(c: Context, config: Config): Promise<Response> {
+  const grant = await verifyUrl(c.req.url, config, "upload");
+  const { id, size, type } = grant;
+  const action = `Cannot upload ${JSON.stringify(grant.name)}`;
+  checkHeaders(c.req.raw.headers, grant.size, grant.type, action);
+  const storage = config.storage as Storage;
+  if (await storage.stat(id) !== undefined) {
+    throw new RouteError(409, `${action}: the file is already uploaded`);
+  }
+
+  // Count what arrives, so that even a storage that does not check sizes
+  // never gets more or less than declared.
+  const counter = new ExactSizeStream(size, action);
+  const body = (c.req.raw.body ?? new Blob([]).stream()).pipeThrough(counter);
+  let file: StoredFile;
+  try {
+    file = await storage.put(id, body, { name: grant.name, size, type });
+  } catch (error) {
+    if (error instanceof StorageConflictError) {
+      throw new RouteError(
+        409,
+        `${action}: the file is already being uploaded`,
+      );
+    }
+    if (counter.received > size) {
+      throw new RouteError(
+        413,
+        `${action}: the body is longer than ${size} bytes`,
+      );
+    }
+    if (counter.received < size || error instanceof RangeError) {
+      throw new RouteError(
+        400,
+        `${action}: the body ended after ${counter.received} of ${size} bytes`,
+      );
+    }
+    throw error;
+  }
+  if (config.onUploaded !== undefined) {
+    try {
+      await config.onUploaded(file);
+    } catch (error) {
+      console.error(`fileurls: onUploaded failed for "${file.key}":`, error);
+    }
+  }
+  const answer: UploadedFile = {
+    id,
+    name: file.name,
+    size: file.size,
+    mime_type: file.type,
+    uploaded_at: file.uploadedAt.toISOString(),
+  };
+  return Response.json(answer, {
+    status: 201,
+    headers: { etag: etag(file), "cache-control": "no-store" },
+  });
+}
+
+/** Refuses a body that is chunked, of another length, or of another type. */
+function checkHeaders(
+  headers: Headers,
+  size: number,
+  type: string,
+  action: string,
+): void {
+  if (headers.has("transfer-encoding")) {
+    throw new RouteError(
+      411,
+      `${action}: send the body with a Content-Length, not Transfer-Encoding`,
+    );
+  }
+  const lengthHeader = headers.get("content-length");
+  if (lengthHeader === null) {
+    throw new RouteError(411, `${action}: Content-Length is missing`);
+  }
+  if (!DECIMAL.test(lengthHeader) || !Number.isSafeInteger(+lengthHeader)) {
+    throw new RouteError(
+      400,
+      `${action}: Content-Length ${
+        JSON.stringify(lengthHeader)
+      } is not a decimal number`,
+    );
+  }
+  const length = Number(lengthHeader);
+  if (length < size) {
+    throw new RouteError(
+      400,
+      `${action}: Content-Length ${length} is less than the declared ${size} bytes`,
+    );
+  }
+  if (length > size) {
+    throw new RouteError(
+      413,
+      `${action}: Content-Length ${length} is more than the declared ${size} bytes`,
+    );
+  }
+  const contentType = headers.get("content-type");
+  if (contentType === null || essence(contentType) !== essence(type)) {
+    throw new RouteError(
+      415,
+      `${action}: Content-Type ${
+        JSON.stringify(contentType ?? "")
+      } is not the declared ${JSON.stringify(type)}`,
+    );
+  }
+}
+
+/**
+ * The strong ETag of a stored file: its key and when it was stored.
+ *
+ * @param file The file.
+ * @returns E.g. `"abc.lq3x9k2"` with the quotes.
+ */
+export function etag(file: StoredFile): string {
+  return `"${file.key}.${file.uploadedAt.getTime().toString(36)}"`;
+}
