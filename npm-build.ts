@@ -6,16 +6,18 @@
  * deno run -A npm-build.ts            # or: bun npm-build.ts
  * deno run -A npm-build.ts --no-test  # build, lint and pack only
  * deno run -A npm-build.ts --junit-dir .tmp/reports  # JUnit per Node version
- * deno run -A npm-build.ts --ignore browser_test.ts   # leave a test out
+ * deno run -A npm-build.ts --ignore cli/cli_test.ts  # leave a test out
  * ```
  *
  * Steps: bundle each `deno.json` export to ESM with esbuild (dependencies
  * external, shared code split into chunks), emit `.d.ts` with `tsc`, write
  * `npm/package.json` from `deno.json`, copy README.md and LICENSE, check the
  * package with publint and attw, pack it, install the tarball into a scratch
- * project, transpile `tests/*_test.ts` with the public entry points rewritten
- * to the package's name, and run them with `node --test` under the system
- * Node (20) and the Node 22 from `node_modules`.
+ * project, transpile every `*_test.ts` under `tests/` with the public entry
+ * points rewritten to the package's name, and run them with `node --test`
+ * under the system Node (20) and the Node 22 from `node_modules`. The workerd and
+ * Chromium suites (`tests/runtimes/`) are left out: they do not run on Node
+ * against the package, and `.ci/test` runs them on their own.
  *
  * @module
  */
@@ -30,7 +32,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { delimiter, dirname, join, relative, resolve } from "node:path";
+import { delimiter, dirname, join, relative, resolve, sep } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -47,12 +49,13 @@ const PEERS = new Set(["hono"]);
 const args = process.argv.slice(2);
 const runTests = !args.includes("--no-test");
 const junitDir = valueOf("--junit-dir");
-/** Test files left to their own suites, e.g. `--ignore workerd_test.ts`. */
-const ignored = new Set(
-  args.includes("--ignore")
-    ? args[args.indexOf("--ignore") + 1].split(",")
-    : [],
-);
+/**
+ * Test files to leave out besides the runtime suites, e.g.
+ * `--ignore storage/s3_test.ts,cli_test.ts`.
+ */
+const ignored: string[] = args.includes("--ignore")
+  ? args[args.indexOf("--ignore") + 1].split(",").filter((name) => name)
+  : [];
 
 interface DenoJson {
   name: string;
@@ -345,10 +348,50 @@ for (const [key, source] of Object.entries(deno.exports)) {
   PUBLIC[join(ROOT, source)] = key === "." ? NAME : `${NAME}/${key.slice(2)}`;
 }
 
+const TESTS = join(ROOT, "tests");
+
 /**
- * Installs the tarball into `.tmp/npm-test/` and transpiles the tests there.
- * Dev-only packages the tests use (s3rver, @hono/node-server) resolve from
- * the repository's `node_modules`, one folder up the tree.
+ * Runtime suites that cannot run on Node against the package, left out by
+ * default: `.ci/test` runs them on their own (workerd by miniflare, Chromium
+ * by playwright-core). Paths under `tests/`.
+ */
+const OWN_SUITES = ["runtimes/workerd_test.ts", "runtimes/browser_test.ts"];
+
+/**
+ * Whether a test file under `tests/` is left out: one of
+ * {@linkcode OWN_SUITES}, or named by `--ignore` with its path under `tests/`
+ * (`storage/s3_test.ts`, `tests/storage/s3_test.ts`) or its file name alone
+ * (`s3_test.ts`).
+ */
+function isIgnored(path: string): boolean {
+  return [...OWN_SUITES, ...ignored].some((name) => {
+    const wanted = name.replace(/^(\.\/)?tests\//, "");
+    return wanted === path ||
+      (!wanted.includes("/") && wanted === path.split("/").at(-1));
+  });
+}
+
+/** Test files and their helpers: `_*.ts` and `*_test.ts`, in any folder. */
+function isTestSource(path: string): boolean {
+  return /(^|\/)(_[^/]*|[^/]*_test)\.ts$/.test(path);
+}
+
+/** Where the transpiled copy of `tests/<path>` goes. */
+function scratchPath(path: string): string {
+  return join(SCRATCH, path.replace(/\.ts$/, ".mjs"));
+}
+
+/** A relative URL from the folder `from` to the file `to`, e.g. `../_x.mjs`. */
+function relativeUrl(from: string, to: string): string {
+  const path = relative(from, to).split(sep).join("/");
+  return path.startsWith(".") ? path : `./${path}`;
+}
+
+/**
+ * Installs the tarball into `.tmp/npm-test/` and transpiles the tests there,
+ * in the folders they have under `tests/`. Dev-only packages the tests use
+ * (s3rver, @hono/node-server) resolve from the repository's `node_modules`,
+ * one folder up the tree.
  *
  * @returns The test files to run.
  */
@@ -373,16 +416,25 @@ async function prepareTests(tarball: string): Promise<string[]> {
     tarball,
   ], SCRATCH);
 
-  const tests = join(ROOT, "tests");
-  const sources = readdirSync(tests).filter((f) =>
-    /^(_.*|.*_test)\.ts$/.test(f) && !ignored.has(f)
-  ).sort();
+  const files = [...walk(TESTS)]
+    .map((file) => relative(TESTS, file).split(sep).join("/"))
+    .sort();
+  const left = files.filter((file) => isTestSource(file) && isIgnored(file));
+  if (left.length > 0) console.log(`  left out: ${left.join(", ")}`);
   const runnable: string[] = [];
-  for (const file of sources) {
+  for (const file of files) {
+    if (!isTestSource(file)) {
+      // Data the tests read, and helpers that run as they are (`.mjs`).
+      mkdirSync(dirname(join(SCRATCH, file)), { recursive: true });
+      copyFileSync(join(TESTS, file), join(SCRATCH, file));
+      continue;
+    }
+    if (isIgnored(file)) continue;
+    const source = join(TESTS, file);
+    const outfile = scratchPath(file);
     const internal: string[] = [];
-    const outfile = join(SCRATCH, file.replace(/\.ts$/, ".mjs"));
     await esbuild.build({
-      entryPoints: [join(tests, file)],
+      entryPoints: [source],
       outfile,
       bundle: true,
       format: "esm",
@@ -397,11 +449,32 @@ async function prepareTests(tarball: string): Promise<string[]> {
             if (!a.path.startsWith(".")) return { external: true };
             const path = resolve(a.resolveDir, a.path);
             if (PUBLIC[path]) return { path: PUBLIC[path], external: true };
-            if (!path.startsWith(tests + "/")) {
+            if (!path.startsWith(TESTS + sep)) {
               internal.push(relative(ROOT, path));
               return { external: true };
             }
             return undefined;
+          });
+          // A helper bundled into a test keeps its own import.meta.url: the
+          // place of its transpiled copy, so that the paths it builds from
+          // it (other helpers, the repository) resolve as they do in tests/.
+          build.onLoad({ filter: /\.ts$/ }, (a) => {
+            if (a.path === source || !a.path.startsWith(TESTS + sep)) {
+              return undefined;
+            }
+            const text = readFileSync(a.path, "utf8");
+            if (!text.includes("import.meta.url")) return undefined;
+            const own = relativeUrl(
+              dirname(outfile),
+              scratchPath(relative(TESTS, a.path)),
+            );
+            return {
+              contents: text.replaceAll(
+                "import.meta.url",
+                `new URL(${JSON.stringify(own)}, import.meta.url).href`,
+              ),
+              loader: "ts",
+            };
           });
         },
       }],
@@ -411,8 +484,8 @@ async function prepareTests(tarball: string): Promise<string[]> {
     writeFileSync(
       outfile,
       readFileSync(outfile, "utf8").replace(
-        /(["'])\.\/(_\w+)\.ts\1/g,
-        "$1./$2.mjs$1",
+        /(["'])(\.{1,2}\/(?:[\w.-]+\/)*_\w+)\.ts\1/g,
+        "$1$2.mjs$1",
       ),
     );
     if (internal.length > 0) {
@@ -425,17 +498,6 @@ async function prepareTests(tarball: string): Promise<string[]> {
     } else if (file.endsWith("_test.ts")) {
       runnable.push(outfile);
     }
-  }
-  for (const file of readdirSync(tests)) {
-    if (/\.(mjs|js|json)$/.test(file)) {
-      copyFileSync(join(tests, file), join(SCRATCH, file));
-    }
-  }
-  if (existsSync(join(tests, "fixtures"))) {
-    const { cpSync } = await import("node:fs");
-    cpSync(join(tests, "fixtures"), join(SCRATCH, "fixtures"), {
-      recursive: true,
-    });
   }
   return runnable;
 }

@@ -65,7 +65,7 @@ export async function launchChromium(): Promise<Browser> {
  */
 export async function bundleClient(): Promise<string> {
   const result = await esbuild.build({
-    entryPoints: [fileURLToPath(new URL("../mod.ts", import.meta.url))],
+    entryPoints: [fileURLToPath(new URL("../../mod.ts", import.meta.url))],
     bundle: true,
     format: "esm",
     platform: "browser",

@@ -1,11 +1,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { filesRoute, memoryStorage } from "../src/hono/mod.ts";
-import { type FakeApi, startApi } from "./_api.ts";
+import { filesRoute, memoryStorage } from "../../src/hono/mod.ts";
+import { type FakeApi, startApi } from "../_api.ts";
 import { type Browser, bundleClient, launchChromium } from "./_browser.ts";
-import { serveApp, type Served } from "./_serve.ts";
-import { bytes } from "./_data.ts";
+import { serveApp, type Served } from "../_serve.ts";
+import { bytes } from "../_data.ts";
 
 const API_KEY = "browser-api-key";
 const SECRET = "browser-secret-0123456789abcdef-0123456789";

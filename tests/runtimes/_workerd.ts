@@ -1,8 +1,8 @@
 /**
  * Runs workers in workerd (Cloudflare's runtime) on loopback with
- * `miniflare`: the files route with `memoryStorage()`
- * (`tests/_workerd_route.ts`), and the client (`tests/_workerd_client.ts`),
- * each bundled with esbuild the way a worker is deployed.
+ * `miniflare`: the files route with `memoryStorage()` (`_workerd_route.ts`),
+ * and the client (`_workerd_client.ts`), each bundled with esbuild the way a
+ * worker is deployed.
  *
  * @module
  */

@@ -8,9 +8,9 @@ import {
   memoryStorage,
   type Storage,
   StorageConflictError,
-} from "../src/hono/mod.ts";
-import { create, makeApp, put } from "./_route.ts";
-import { heldStream } from "./_data.ts";
+} from "../../src/hono/mod.ts";
+import { create, makeApp, put } from "../_route.ts";
+import { heldStream } from "../_data.ts";
 
 const INFO = { name: "hello.txt", size: 5, type: "text/plain" };
 const bytes = (text: string) => new TextEncoder().encode(text);

@@ -5,9 +5,9 @@ import {
   s3Storage,
   s3StorageFromEnv,
   type S3StorageOptions,
-} from "../src/storage/s3.ts";
-import { type S3rver, startS3rver } from "./_s3rver.ts";
-import { rawRequest } from "./_raw_http.ts";
+} from "../../src/storage/s3.ts";
+import { type S3rver, startS3rver } from "../_s3rver.ts";
+import { rawRequest } from "../_raw_http.ts";
 
 let s3: S3rver;
 let admin: AwsClient;

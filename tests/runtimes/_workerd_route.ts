@@ -6,7 +6,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { filesRoute, memoryStorage } from "../src/hono/mod.ts";
+import { filesRoute, memoryStorage } from "../../src/hono/mod.ts";
 
 const app = new Hono().route(
   "/v1",

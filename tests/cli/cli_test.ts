@@ -2,7 +2,7 @@
  * The command line as users run it: `fileurls serve` as a process of the
  * current runtime, `fileurls upload` as another, and downloads with `fetch`.
  * Under Node the built package's CLI runs (the npm build maps
- * `../src/cli/main.ts` to `fileurls/cli`).
+ * `src/cli/main.ts` to `fileurls/cli`).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,23 +19,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { main } from "../src/cli/main.ts";
-import { type S3rver, startS3rver } from "./_s3rver.ts";
-import { randomBytes, sha256 } from "./_data.ts";
+import { main } from "../../src/cli/main.ts";
+import { type S3rver, startS3rver } from "../_s3rver.ts";
+import { randomBytes, sha256 } from "../_data.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The command that runs the CLI under the current runtime. */
 function cliCommand(): string[] {
   if ("Deno" in globalThis) {
     const source = fileURLToPath(
-      new URL("../src/cli/main.ts", import.meta.url),
+      new URL("../../src/cli/main.ts", import.meta.url),
     );
     return [process.execPath, "run", "-A", "--quiet", source];
   }
   if (process.versions.bun) {
     const source = fileURLToPath(
-      new URL("../src/cli/main.ts", import.meta.url),
+      new URL("../../src/cli/main.ts", import.meta.url),
     );
     return [process.execPath, source];
   }

@@ -2,16 +2,16 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Hono } from "hono";
-import { filesRoute, memoryStorage } from "../src/hono/mod.ts";
-import { type FakeApi, startApi } from "./_api.ts";
-import { serveApp, type Served } from "./_serve.ts";
+import { filesRoute, memoryStorage } from "../../src/hono/mod.ts";
+import { type FakeApi, startApi } from "../_api.ts";
+import { serveApp, type Served } from "../_serve.ts";
 import {
   type ClientWorker,
   startWorkerd,
   type Workerd,
   WORKERD_API_KEY,
 } from "./_workerd.ts";
-import { bytes } from "./_data.ts";
+import { bytes } from "../_data.ts";
 
 // miniflare runs on Deno, Bun and Node 22 or later.
 const nodeMajor = Number(process.versions.node.split(".")[0]);

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Client, type FileContent, type UploadProgress } from "../mod.ts";
+import { Client, type FileContent, type UploadProgress } from "../../mod.ts";
 
 /** The API key the test routes accept. */
 const API_KEY = "workerd-api-key";

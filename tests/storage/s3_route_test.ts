@@ -6,13 +6,13 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { AwsClient } from "aws4fetch";
 import { Hono } from "hono";
-import { Client, type FileContent, type UploadOptions } from "../mod.ts";
-import { filesRoute } from "../src/hono/mod.ts";
-import { s3Storage } from "../src/storage/s3.ts";
-import { type S3rver, startS3rver } from "./_s3rver.ts";
-import { serveApp, type Served } from "./_serve.ts";
-import { startInstance } from "./_instance.ts";
-import { randomBytes, sha256 } from "./_data.ts";
+import { Client, type FileContent, type UploadOptions } from "../../mod.ts";
+import { filesRoute } from "../../src/hono/mod.ts";
+import { s3Storage } from "../../src/storage/s3.ts";
+import { type S3rver, startS3rver } from "../_s3rver.ts";
+import { serveApp, type Served } from "../_serve.ts";
+import { startInstance } from "../_instance.ts";
+import { randomBytes, sha256 } from "../_data.ts";
 
 const API_KEY = "test-api-key-0123456789";
 
