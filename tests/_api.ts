@@ -4,6 +4,7 @@
  * nothing but is recorded byte for byte. Tests of the client read exactly
  * what went over the wire.
  */
+import { Client, type ClientOptions } from "../mod.ts";
 import {
   type RecordedRequest,
   type RecordedResponse,
@@ -67,4 +68,15 @@ export async function startApi(
     creates: () => recorder.requests.filter((r) => r.method === "POST"),
     uploads: () => recorder.requests.filter((r) => r.method === "PUT"),
   };
+}
+
+/**
+ * A client of the stand-in API, with the API key `key-1`.
+ *
+ * @param api The stand-in API.
+ * @param options Options to add or override.
+ * @returns The client.
+ */
+export function apiClient(api: FakeApi, options: ClientOptions = {}): Client {
+  return new Client({ baseUrl: api.baseUrl, apiKey: "key-1", ...options });
 }

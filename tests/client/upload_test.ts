@@ -1,25 +1,19 @@
+/**
+ * `Files.upload()` on the wire: every kind of input, the name and media type
+ * it is created with, and the bad arguments it refuses before any request.
+ * A recording stand-in API (`../_api.ts`) shows the exact bytes sent.
+ */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { pathToFileURL } from "node:url";
-import {
-  ApiError,
-  Client,
-  ConnectionError,
-  type FileContent,
-  type FileUrls,
-  FileUrlsError,
-  TimeoutError,
-  type UploadProgress,
-} from "../mod.ts";
-import { type FakeApi, startApi } from "./_api.ts";
-import { bytes, iterableOf, streamOf } from "./_data.ts";
-
-function client(api: FakeApi, options: Record<string, unknown> = {}): Client {
-  return new Client({ baseUrl: api.baseUrl, apiKey: "key-1", ...options });
-}
+import { Client, type FileContent, type UploadProgress } from "../../mod.ts";
+import { apiClient, type FakeApi, startApi } from "../_api.ts";
+import { bytes, iterableOf, streamOf } from "../_data.ts";
 
 let dir: string;
 before(async () => {
@@ -154,7 +148,7 @@ describe("upload() sends every kind of input with an exact Content-Length", () =
             const data = bytes(size, size + 7);
             const content = await kind.make(data);
             const events: UploadProgress[] = [];
-            const url = await client(api).files.upload(
+            const url = await apiClient(api).files.upload(
               content,
               "prediction",
               {
@@ -192,7 +186,7 @@ describe("upload() sends every kind of input with an exact Content-Length", () =
       const path = join(dir, "big.mp4");
       await writeFile(path, data);
       const events: UploadProgress[] = [];
-      await client(api).files.upload(path, "prediction", {
+      await apiClient(api).files.upload(path, "prediction", {
         onProgress: (p) => events.push(p),
       });
       checkWire(api, data, "big.mp4", "video/mp4");
@@ -260,7 +254,7 @@ describe("upload() infers name and media type", () => {
     test(label, async () => {
       const api = await startApi();
       try {
-        await client(api).files.upload(content, "prediction", options);
+        await apiClient(api).files.upload(content, "prediction", options);
         const create = JSON.parse(
           new TextDecoder().decode(api.creates()[0].body),
         );
@@ -285,7 +279,7 @@ describe("bad arguments throw before any request", () => {
     assert.equal(api.requests.length, 0, "no request may have been made");
     await api.close();
   });
-  const files = () => client(api).files;
+  const files = () => apiClient(api).files;
   rejects.push(
     [
       "bytes without a name",
@@ -452,324 +446,5 @@ describe("bad arguments throw before any request", () => {
       () => new Client({ baseUrl: "http://127.0.0.1:1", maxRetries: -1 }),
       RangeError,
     );
-  });
-});
-
-describe("createUrls()", () => {
-  test("posts the exact JSON body and keeps extra answer fields", async () => {
-    const api = await startApi();
-    try {
-      const urls: FileUrls = await client(api, {
-        headers: { "x-team": "blue" },
-      }).files.createUrls({
-        name: "report.pdf",
-        size: 1234,
-        resource: "prediction",
-        mime_type: "application/pdf",
-      });
-      assert.equal(urls.expires_at, "2030-01-01T00:00:00.000Z");
-      const [create] = api.creates();
-      assert.equal(create.target, "/v1/files/urls");
-      assert.equal(
-        new TextDecoder().decode(create.body),
-        '{"name":"report.pdf","size":1234,"resource":"prediction","mime_type":"application/pdf"}',
-      );
-      assert.equal(create.headers["x-team"], "blue");
-      assert.equal(create.headers["authorization"], "Bearer key-1");
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("reads baseUrl and apiKey from the environment", async () => {
-    const api = await startApi();
-    const saved = [process.env.FILEURLS_BASE_URL, process.env.FILEURLS_API_KEY];
-    process.env.FILEURLS_BASE_URL = api.baseUrl + "/";
-    process.env.FILEURLS_API_KEY = "from-env";
-    try {
-      await new Client().files.createUrls({
-        name: "a.txt",
-        size: 1,
-        resource: "prediction",
-        mime_type: "text/plain",
-      });
-      assert.equal(api.creates()[0].target, "/v1/files/urls");
-      assert.equal(
-        api.creates()[0].headers["authorization"],
-        "Bearer from-env",
-      );
-    } finally {
-      for (
-        const [i, name] of ["FILEURLS_BASE_URL", "FILEURLS_API_KEY"].entries()
-      ) {
-        if (saved[i] === undefined) delete process.env[name];
-        else process.env[name] = saved[i];
-      }
-      await api.close();
-    }
-  });
-
-  test("rejects an answer without the two URLs", async () => {
-    const api = await startApi(() => ({
-      status: 200,
-      body: '{"upload_url":1}',
-    }));
-    try {
-      await assert.rejects(
-        client(api).files.createUrls({
-          name: "a.txt",
-          size: 1,
-          resource: "prediction",
-          mime_type: "text/plain",
-        }),
-        (e) =>
-          e instanceof FileUrlsError &&
-          /Cannot create URLs for "a\.txt": server answered 200 without upload_url/
-            .test(e.message),
-      );
-    } finally {
-      await api.close();
-    }
-  });
-});
-
-describe("errors", () => {
-  test("a 401 JSON answer becomes an ApiError", async () => {
-    const api = await startApi(() => ({
-      status: 401,
-      headers: { "content-type": "application/json", "x-request-id": "req-9" },
-      body: '{"error":{"type":"unauthorized","message":"Bad API key"}}',
-    }));
-    try {
-      const error = await client(api).files.upload(
-        new File(["x"], "a.png"),
-        "prediction",
-      ).catch((e) => e);
-      assert.ok(error instanceof ApiError);
-      assert.ok(error instanceof FileUrlsError);
-      assert.equal(error.status, 401);
-      assert.equal(error.type, "unauthorized");
-      assert.equal(error.requestId, "req-9");
-      assert.equal(
-        error.message,
-        'Cannot upload "a.png": server responded with 401: Bad API key',
-      );
-      assert.equal(api.requests.length, 1, "a 401 is not retried");
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("an HTML 502 becomes an ApiError after the retries", async () => {
-    const api = await startApi(() => ({
-      status: 502,
-      headers: { "content-type": "text/html", "retry-after": "0" },
-      body: "<html><body>Bad gateway</body></html>",
-    }));
-    try {
-      const error = await client(api, { maxRetries: 1 }).files.upload(
-        new File(["x"], "a.png"),
-        "prediction",
-      ).catch((e) => e);
-      assert.ok(error instanceof ApiError);
-      assert.equal(error.status, 502);
-      assert.equal(error.type, "http_error");
-      assert.equal(
-        error.message,
-        'Cannot upload "a.png": server responded with 502: Bad Gateway',
-      );
-      assert.equal(api.requests.length, 2);
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("a 413 on the upload names the file", async () => {
-    const api = await startApi((r) =>
-      r.method === "PUT"
-        ? {
-          status: 413,
-          body: '{"error":{"type":"too_large","message":"Too large"}}',
-        }
-        : undefined
-    );
-    try {
-      await assert.rejects(
-        client(api).files.upload(new File(["x"], "a.png"), "prediction"),
-        {
-          name: "ApiError",
-          message:
-            'Cannot upload "a.png": server responded with 413: Too large',
-        },
-      );
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("an unreachable server becomes a ConnectionError", async () => {
-    const api = await startApi();
-    const baseUrl = api.baseUrl;
-    await api.close();
-    const error = await new Client({ baseUrl, maxRetries: 1 }).files.upload(
-      new File(["x"], "a.png"),
-      "prediction",
-    ).catch((e) => e);
-    assert.ok(error instanceof ConnectionError, String(error));
-    assert.match(error.message, /^Cannot upload "a\.png": cannot reach http:/);
-    assert.ok(error.cause);
-  });
-});
-
-describe("retries", () => {
-  test("503 twice, then the whole body is sent again and succeeds", async () => {
-    let puts = 0;
-    const api = await startApi((r) =>
-      r.method === "PUT" && ++puts <= 2
-        ? { status: 503, body: "busy" }
-        : undefined
-    );
-    try {
-      const data = bytes(100_000, 5);
-      await client(api).files.upload(data, "prediction", { name: "a.bin" });
-      const uploads = api.uploads();
-      assert.equal(uploads.length, 3);
-      for (const put of uploads) {
-        assert.equal(put.headers["content-length"], "100000");
-        assert.ok(Buffer.from(put.body).equals(Buffer.from(data)));
-      }
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("a dropped connection is retried", async () => {
-    const api = await startApi((_r, i) =>
-      i === 0 ? { destroy: true } : undefined
-    );
-    try {
-      await client(api).files.upload(new File(["x"], "a.txt"), "prediction");
-      assert.equal(api.creates().length, 2);
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("408 and 429 are retried", async () => {
-    const api = await startApi((_r, i) =>
-      i < 2
-        ? { status: i === 0 ? 408 : 429, headers: { "retry-after": "0" } }
-        : undefined
-    );
-    try {
-      await client(api).files.upload(new File(["x"], "a.txt"), "prediction");
-      assert.equal(api.creates().length, 3);
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("400 is not retried", async () => {
-    const api = await startApi(() => ({
-      status: 400,
-      body: '{"error":{"type":"invalid_request","message":"No"}}',
-    }));
-    try {
-      await assert.rejects(
-        client(api).files.upload(new File(["x"], "a.txt"), "prediction"),
-        { name: "ApiError", status: 400 },
-      );
-      assert.equal(api.requests.length, 1);
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("Retry-After is honoured", async () => {
-    const api = await startApi((_r, i) =>
-      i === 0 ? { status: 503, headers: { "retry-after": "1" } } : undefined
-    );
-    try {
-      const start = performance.now();
-      await client(api).files.upload(new File(["x"], "a.txt"), "prediction");
-      assert.ok(performance.now() - start >= 950, "waited the second it asked");
-      assert.equal(api.creates().length, 2);
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("a Retry-After beyond a minute is not waited for", async () => {
-    const api = await startApi(() => ({
-      status: 503,
-      headers: { "retry-after": "3600" },
-    }));
-    try {
-      await assert.rejects(
-        client(api).files.upload(new File(["x"], "a.txt"), "prediction"),
-        { name: "ApiError", status: 503 },
-      );
-      assert.equal(api.requests.length, 1);
-    } finally {
-      await api.close();
-    }
-  });
-});
-
-describe("abort and timeout", () => {
-  test("an aborted signal rejects with its reason and sends nothing", async () => {
-    const api = await startApi();
-    try {
-      const reason = new Error("stop");
-      await assert.rejects(
-        client(api).files.upload(new File(["x"], "a.txt"), "prediction", {
-          signal: AbortSignal.abort(reason),
-        }),
-        (e) => e === reason,
-      );
-      assert.equal(api.requests.length, 0);
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("aborting during the upload rejects with the reason", async () => {
-    const controller = new AbortController();
-    const reason = new Error("user cancelled");
-    const api = await startApi((r) => {
-      if (r.method === "PUT") {
-        controller.abort(reason);
-        return { status: 201, delay: 2000 };
-      }
-    });
-    try {
-      await assert.rejects(
-        client(api).files.upload(new File(["x"], "a.txt"), "prediction", {
-          signal: controller.signal,
-        }),
-        (e) => e === reason,
-      );
-      assert.equal(api.uploads().length, 1, "an abort is not retried");
-    } finally {
-      await api.close();
-    }
-  });
-
-  test("a slow answer becomes a TimeoutError", async () => {
-    const api = await startApi(() => ({ status: 201, delay: 1500 }));
-    try {
-      const error = await client(api, { timeout: 200, maxRetries: 0 }).files
-        .upload(new File(["x"], "a.txt"), "prediction").catch((e) => e);
-      assert.ok(error instanceof TimeoutError, String(error));
-      assert.equal(error.timeout, 200);
-      // The message names the URL that did not answer.
-      assert.equal(
-        error.message,
-        `Cannot upload "a.txt": no answer from ${api.baseUrl}/files/urls within 200 ms`,
-      );
-      assert.equal(error.url, `${api.baseUrl}/files/urls`);
-    } finally {
-      await api.close();
-    }
   });
 });
