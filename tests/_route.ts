@@ -6,6 +6,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { Hono } from "hono";
 import {
   type ByteRange,
@@ -205,4 +206,34 @@ export async function errorOf(
 ): Promise<[number, string, string]> {
   const json = await res.json();
   return [res.status, json.error.type, json.error.message];
+}
+
+/** The UTF-8 bytes of a text. */
+export function bytes(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(text);
+}
+
+/**
+ * Shows that the route stored nothing for `id` and never tried to.
+ *
+ * @param t The app.
+ * @param id A file id to look up in the storage.
+ */
+export async function assertNothingStored(
+  t: TestApp,
+  id?: string,
+): Promise<void> {
+  assert.deepEqual(t.storage.completed, []);
+  assert.deepEqual(t.uploaded, []);
+  if (id !== undefined) assert.equal(await t.storage.stat(id), undefined);
+}
+
+/**
+ * Shows that no call reached the storage at all.
+ *
+ * @param t The app.
+ */
+export function assertStorageUntouched(t: TestApp): void {
+  assert.deepEqual(t.storage.calls, []);
+  assert.deepEqual(t.storage.completed, []);
 }
