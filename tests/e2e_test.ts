@@ -8,14 +8,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Hono } from "hono";
-import {
-  ApiError,
-  Client,
-  type FileContent,
-  type UploadProgress,
-} from "../mod.ts";
+import { ApiError, Client, type UploadProgress } from "../mod.ts";
 import {
   filesRoute,
   type FilesRouteOptions,
@@ -25,7 +19,8 @@ import {
 } from "../src/hono/mod.ts";
 import { serveApp } from "./_serve.ts";
 import { API_KEY, recording, type RecordingStorage, SECRET } from "./_route.ts";
-import { iterableOf, randomBytes, sha256, streamOf } from "./_data.ts";
+import { randomBytes, sha256 } from "./_data.ts";
+import { INPUT_KINDS, type InputKind } from "./_inputs.ts";
 
 const MiB = 1024 * 1024;
 
@@ -89,103 +84,15 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Kind {
-  label: string;
+/** A kind of input at a size, and the options it is uploaded with. */
+interface Case extends InputKind {
   size: number;
-  /** Makes a fresh input (streams are read once). */
-  make: (data: Uint8Array) => FileContent | Promise<FileContent>;
-  name?: string;
   mimeType?: string;
-  expectName: string;
-  expectType: string;
-  expectDisposition: "inline" | "attachment";
 }
 
-async function fileAt(name: string, data: Uint8Array): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, data);
-  return path;
-}
-
-const KINDS: Kind[] = [
-  {
-    label: "a File",
-    size: 300_000,
-    make: (d) => new File([d as BlobPart], "photo.png"),
-    expectName: "photo.png",
-    expectType: "image/png",
-    expectDisposition: "inline",
-  },
-  {
-    label: "a Blob with a name",
-    size: 300_000,
-    make: (d) => new Blob([d as BlobPart], { type: "text/csv" }),
-    name: "table.csv",
-    expectName: "table.csv",
-    expectType: "text/csv",
-    expectDisposition: "attachment",
-  },
-  {
-    label: "a Uint8Array",
-    size: 300_000,
-    make: (d) => d,
-    name: "data.bin",
-    expectName: "data.bin",
-    expectType: "application/octet-stream",
-    expectDisposition: "attachment",
-  },
-  {
-    label: "an ArrayBuffer",
-    size: 300_000,
-    make: (d) => d.slice().buffer,
-    name: "report.pdf",
-    expectName: "report.pdf",
-    expectType: "application/pdf",
-    expectDisposition: "inline",
-  },
-  {
-    label: "a DataView",
-    size: 300_000,
-    make: (d) => new DataView(d.slice().buffer),
-    name: "notes.txt",
-    expectName: "notes.txt",
-    expectType: "text/plain",
-    expectDisposition: "inline",
-  },
-  {
-    label: "a ReadableStream",
-    size: 300_000,
-    make: (d) => streamOf(d, 10_000),
-    name: "page.html",
-    expectName: "page.html",
-    expectType: "text/html",
-    expectDisposition: "attachment",
-  },
-  {
-    label: "an AsyncIterable",
-    size: 300_000,
-    make: (d) => iterableOf(d, 7777),
-    name: "drawing.svg",
-    expectName: "drawing.svg",
-    expectType: "image/svg+xml",
-    expectDisposition: "attachment",
-  },
-  {
-    label: "a path string",
-    size: 300_000,
-    make: (d) => fileAt("été à la mer.jpg", d),
-    expectName: "été à la mer.jpg",
-    expectType: "image/jpeg",
-    expectDisposition: "inline",
-  },
-  {
-    label: "a file: URL",
-    size: 300_000,
-    make: async (d) => pathToFileURL(await fileAt("archive (1).zip", d)),
-    expectName: "archive (1).zip",
-    expectType: "application/zip",
-    expectDisposition: "attachment",
-  },
+/** Every kind of input at 300 KB, zero bytes, and a 20 MiB file. */
+const CASES: Case[] = [
+  ...INPUT_KINDS.map((kind) => ({ ...kind, size: 300_000 })),
   {
     label: "zero bytes",
     size: 0,
@@ -198,7 +105,11 @@ const KINDS: Kind[] = [
   {
     label: "a 20 MiB file",
     size: 20 * MiB,
-    make: (d) => fileAt("big.bin", d),
+    make: async (d, dir) => {
+      const path = join(dir, "big.bin");
+      await writeFile(path, d);
+      return path;
+    },
     mimeType: "video/mp4",
     expectName: "big.bin",
     expectType: "video/mp4",
@@ -238,7 +149,7 @@ for (const [storageLabel, makeStorage] of STORAGES) {
       assert.equal(await sha256(await res.arrayBuffer()), await sha256(data));
     });
 
-    for (const kind of KINDS) {
+    for (const kind of CASES) {
       for (const withProgress of [false, true]) {
         test(
           `${kind.label} ${
@@ -248,7 +159,7 @@ for (const [storageLabel, makeStorage] of STORAGES) {
             const data = randomBytes(kind.size);
             const progress: UploadProgress[] = [];
             const url = await server.client().files.upload(
-              await kind.make(data),
+              await kind.make(data, dir),
               "prediction",
               {
                 name: kind.name,

@@ -10,10 +10,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { pathToFileURL } from "node:url";
 import { Client, type FileContent, type UploadProgress } from "../../mod.ts";
 import { apiClient, type FakeApi, startApi } from "../_api.ts";
 import { bytes, iterableOf, streamOf } from "../_data.ts";
+import { INPUT_KINDS } from "../_inputs.ts";
 
 let dir: string;
 before(async () => {
@@ -22,91 +22,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-interface Kind {
-  label: string;
-  make: (data: Uint8Array) => FileContent | Promise<FileContent>;
-  name?: string;
-  /** The name the upload must be created with. */
-  expectName: string;
-  expectType: string;
-}
-
-const KINDS: Kind[] = [
-  {
-    label: "a File",
-    make: (d) => new File([d as BlobPart], "photo.png"),
-    expectName: "photo.png",
-    expectType: "image/png",
-  },
-  {
-    label: "a Blob with a name",
-    make: (d) => new Blob([d as BlobPart], { type: "text/csv" }),
-    name: "table.csv",
-    expectName: "table.csv",
-    expectType: "text/csv",
-  },
-  {
-    label: "a Uint8Array",
-    make: (d) => d,
-    name: "data.bin",
-    expectName: "data.bin",
-    expectType: "application/octet-stream",
-  },
-  {
-    label: "an ArrayBuffer",
-    make: (d) => d.slice().buffer,
-    name: "doc.pdf",
-    expectName: "doc.pdf",
-    expectType: "application/pdf",
-  },
-  {
-    label: "a DataView",
-    make: (d) => {
-      // A view into the middle of a larger buffer: only its own bytes count.
-      const big = new Uint8Array(d.length + 20);
-      big.set(d, 10);
-      return new DataView(big.buffer, 10, d.length);
-    },
-    name: "view.json",
-    expectName: "view.json",
-    expectType: "application/json",
-  },
-  {
-    label: "a ReadableStream",
-    make: (d) => streamOf(d),
-    name: "stream.txt",
-    expectName: "stream.txt",
-    expectType: "text/plain",
-  },
-  {
-    label: "an AsyncIterable",
-    make: (d) => iterableOf(d),
-    name: "iter.mp3",
-    expectName: "iter.mp3",
-    expectType: "audio/mpeg",
-  },
-  {
-    label: "a path string",
-    make: async (d) => {
-      const path = join(dir, `path-${d.length}.jpg`);
-      await writeFile(path, d);
-      return path;
-    },
-    expectName: "",
-    expectType: "image/jpeg",
-  },
-  {
-    label: "a file: URL",
-    make: async (d) => {
-      const path = join(dir, `url ${d.length}.webp`);
-      await writeFile(path, d);
-      return pathToFileURL(path);
-    },
-    expectName: "",
-    expectType: "image/webp",
-  },
-];
 
 function checkWire(
   api: FakeApi,
@@ -136,7 +51,7 @@ function checkWire(
 }
 
 describe("upload() sends every kind of input with an exact Content-Length", () => {
-  for (const kind of KINDS) {
+  for (const kind of INPUT_KINDS) {
     for (const size of [0, 70_001]) {
       for (const progress of [false, true]) {
         const title = `${kind.label} of ${size} bytes${
@@ -146,7 +61,7 @@ describe("upload() sends every kind of input with an exact Content-Length", () =
           const api = await startApi();
           try {
             const data = bytes(size, size + 7);
-            const content = await kind.make(data);
+            const content = await kind.make(data, dir);
             const events: UploadProgress[] = [];
             const url = await apiClient(api).files.upload(
               content,
@@ -157,13 +72,7 @@ describe("upload() sends every kind of input with an exact Content-Length", () =
               },
             );
             assert.match(url, /\/download\/0\?sig=y$/);
-            const expectName = kind.expectName ||
-              (typeof content === "string"
-                ? content.slice(content.lastIndexOf("/") + 1)
-                : decodeURIComponent(
-                  String(content).slice(String(content).lastIndexOf("/") + 1),
-                ));
-            checkWire(api, data, expectName, kind.expectType);
+            checkWire(api, data, kind.expectName, kind.expectType);
             if (progress) {
               assert.deepEqual(events[0], { loaded: 0, total: size });
               assert.deepEqual(events.at(-1), { loaded: size, total: size });
@@ -206,6 +115,27 @@ describe("upload() infers name and media type", () => {
         { name: "report.pdf" },
         "report.pdf",
         "application/pdf",
+      ],
+      [
+        "a .json name",
+        new Uint8Array(3),
+        { name: "view.json" },
+        "view.json",
+        "application/json",
+      ],
+      [
+        "a .mp3 name",
+        new Uint8Array(3),
+        { name: "iter.mp3" },
+        "iter.mp3",
+        "audio/mpeg",
+      ],
+      [
+        "a .webp name",
+        new Uint8Array(3),
+        { name: "url 1.webp" },
+        "url 1.webp",
+        "image/webp",
       ],
       [
         "an upper-case .PNG name",
