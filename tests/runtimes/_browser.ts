@@ -1,19 +1,105 @@
 /**
- * Chromium for the browser tests: the Debian package driven by
- * `playwright-core`, launched headless with a fresh profile folder, and the
+ * Chromium for the browser tests: found where it usually lives, driven by
+ * `playwright-core`, launched headless with a fresh profile folder; and the
  * client bundled for browsers with esbuild.
  *
  * @module
  */
+import { accessSync, constants, readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 
-/** Where `apt-get install chromium` puts the browser. */
-export const CHROMIUM = "/usr/bin/chromium";
+/** Where Linux packages put Chromium or Chrome, in the order tried. */
+const SYSTEM_PATHS = [
+  "/usr/bin/chromium",
+  "/usr/bin/chromium-browser",
+  "/usr/bin/google-chrome",
+  "/usr/bin/google-chrome-stable",
+];
+
+/** How to get a browser, for the messages that say none was found. */
+export const GET_CHROMIUM =
+  "install one with `apt-get install chromium`, or set CHROMIUM=/path/to/chrome";
+
+/** Where the browser is, or why there is none. */
+export type ChromiumSearch = { path: string } | {
+  path?: undefined;
+  why: string;
+};
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Where playwright keeps the browsers it downloads. */
+function playwrightCache(): string {
+  return process.env.PLAYWRIGHT_BROWSERS_PATH ||
+    join(homedir(), ".cache", "ms-playwright");
+}
+
+/** Chromium builds in playwright's cache, newest first. */
+function playwrightChromiums(): string[] {
+  const cache = playwrightCache();
+  let entries: string[];
+  try {
+    entries = readdirSync(cache);
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((name) => /^chromium-\d+$/.test(name))
+    .sort((a, b) => Number(b.slice(9)) - Number(a.slice(9)))
+    .flatMap((name) => [
+      join(cache, name, "chrome-linux", "chrome"),
+      join(cache, name, "chrome-linux64", "chrome"),
+    ]);
+}
+
+/**
+ * Finds a Chromium to run: the one `CHROMIUM` names if it is set, else the
+ * first of `/usr/bin/chromium`, `/usr/bin/chromium-browser`,
+ * `/usr/bin/google-chrome`, `/usr/bin/google-chrome-stable`, else the newest
+ * in playwright's cache (`~/.cache/ms-playwright/chromium-*`).
+ *
+ * @returns Its path, or why there is none.
+ */
+export function findChromium(): ChromiumSearch {
+  const named = process.env.CHROMIUM;
+  if (named) {
+    return isExecutable(named)
+      ? { path: named }
+      : { why: `CHROMIUM=${named} is not an executable file` };
+  }
+  const path = [...SYSTEM_PATHS, ...playwrightChromiums()].find(isExecutable);
+  return path === undefined
+    ? {
+      why: `no Chromium found: CHROMIUM is not set, and none is at ${
+        SYSTEM_PATHS.join(", ")
+      } or in ${join(playwrightCache(), "chromium-*")}`,
+    }
+    : { path };
+}
+
+/**
+ * Whether the browser tests must run rather than be skipped for want of a
+ * browser: under CI (`CI` set, as CI services do) or when
+ * `FILEURLS_REQUIRE_BROWSER=1` (as `.ci/run` sets).
+ */
+export function browserRequired(): boolean {
+  const on = (value: string | undefined) =>
+    value !== undefined && !["", "0", "false"].includes(value.toLowerCase());
+  return on(process.env.FILEURLS_REQUIRE_BROWSER) || on(process.env.CI);
+}
 
 /** A running Chromium with one page. */
 export interface Browser {
@@ -24,14 +110,24 @@ export interface Browser {
 /**
  * Launches Chromium headless with a fresh profile.
  *
+ * @param search Where the browser is, from {@linkcode findChromium}.
  * @returns Its first page and `close()`, which also removes the profile.
+ * @throws {Error} When there is no browser.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(search: ChromiumSearch): Promise<Browser> {
+  if (search.path === undefined) {
+    const required = browserRequired()
+      ? " (CI or FILEURLS_REQUIRE_BROWSER asks for the browser tests)"
+      : "";
+    throw new Error(
+      `Cannot launch Chromium${required}: ${search.why}; ${GET_CHROMIUM}`,
+    );
+  }
   const profile = await mkdtemp(join(tmpdir(), "fileurls-chromium-"));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: search.path,
       args: [
         "--headless",
         "--no-sandbox",

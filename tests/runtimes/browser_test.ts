@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { filesRoute, memoryStorage } from "../../src/hono/mod.ts";
 import { type FakeApi, startApi } from "../_api.ts";
-import { type Browser, bundleClient, launchChromium } from "./_browser.ts";
+import {
+  type Browser,
+  browserRequired,
+  bundleClient,
+  findChromium,
+  GET_CHROMIUM,
+  launchChromium,
+} from "./_browser.ts";
 import { serveApp, type Served } from "../_serve.ts";
 import { bytes } from "../_data.ts";
 
@@ -86,26 +93,6 @@ function uploadInPage(
   ) as Promise<PageUpload>;
 }
 
-let browser: Browser;
-let page: Served;
-let same: { app: Hono; methods: string[] };
-before(async () => {
-  const client = await bundleClient();
-  same = routeApp();
-  same.app.get("/", (c) => c.html("<!doctype html><title>fileurls</title>"));
-  same.app.get(
-    "/client.js",
-    (c) => c.body(client, 200, { "content-type": "text/javascript" }),
-  );
-  page = await serveApp(same.app);
-  browser = await launchChromium();
-  await browser.page.goto(`${page.url}/`);
-});
-after(async () => {
-  await browser?.close();
-  await page?.close();
-});
-
 async function assertRoundTrip(
   answer: PageUpload,
   data: Uint8Array,
@@ -121,7 +108,34 @@ async function assertRoundTrip(
   assert.deepEqual(new Uint8Array(await download.arrayBuffer()), data);
 }
 
-describe("the client in Chromium", () => {
+const chromium = findChromium();
+// Without a browser the suite is skipped, saying how to get one; where the
+// browser tests must run (CI), the launch fails instead, saying the same.
+const skip = chromium.path === undefined && !browserRequired()
+  ? `${chromium.why}; ${GET_CHROMIUM}`
+  : false;
+if (skip) console.warn(`Skipping the Chromium tests: ${skip}`);
+
+describe("the client in Chromium", { skip }, () => {
+  let browser: Browser;
+  let page: Served;
+  before(async () => {
+    const client = await bundleClient();
+    const same = routeApp();
+    same.app.get("/", (c) => c.html("<!doctype html><title>fileurls</title>"));
+    same.app.get(
+      "/client.js",
+      (c) => c.body(client, 200, { "content-type": "text/javascript" }),
+    );
+    page = await serveApp(same.app);
+    browser = await launchChromium(chromium);
+    await browser.page.goto(`${page.url}/`);
+  });
+  after(async () => {
+    await browser?.close();
+    await page?.close();
+  });
+
   test("uploads a File built in the page and a Blob to the same origin, and the downloads match", async () => {
     for (const size of [0, 200_000]) {
       const data = bytes(size);
