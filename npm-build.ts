@@ -15,7 +15,8 @@
  * package with publint and attw, pack it, install the tarball into a scratch
  * project, transpile every `*_test.ts` under `tests/` with the public entry
  * points rewritten to the package's name, and run them with `node --test`
- * under the system Node (20) and the Node 22 from `node_modules`. The workerd and
+ * under the system Node (the first `node` on PATH, which must be Node 20) and
+ * the Node 22 from `node_modules`. The workerd and
  * Chromium suites (`tests/runtimes/`) are left out: they do not run on Node
  * against the package, and `.ci/test` runs them on their own.
  *
@@ -112,14 +113,24 @@ function must(command: string, argv: string[], cwd?: string): void {
   }
 }
 
-/** The first `node` on PATH: the machine's own Node. */
-function systemNode(): string {
+/**
+ * The first `node` on PATH outside `node_modules/.bin`: the machine's own
+ * Node, or `undefined` when there is none.
+ */
+function systemNode(): string | undefined {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (dir === "" || resolve(dir) === BIN) continue;
     const candidate = join(dir, "node");
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error("Cannot build the npm package: no node on PATH");
+  return undefined;
+}
+
+/** What `node --version` says, e.g. `v20.19.0`, or why it says nothing. */
+function nodeVersion(node: string): string {
+  const result = spawnSync(node, ["--version"], { encoding: "utf8" });
+  if (result.error) return `unknown (${result.error.message})`;
+  return result.stdout.trim() || `unknown (exit ${result.status})`;
 }
 
 /** npm package ranges from the import map, e.g. `"npm:mime@^4"` → `^4`. */
@@ -187,7 +198,9 @@ async function bundle(): Promise<Set<string>> {
 
 function declarations(): void {
   step("emit declarations with tsc");
-  const node = "Bun" in globalThis ? process.execPath : systemNode();
+  const node = "Bun" in globalThis
+    ? process.execPath
+    : systemNode() ?? join(BIN, "node");
   must(node, [
     join(ROOT, "node_modules", "typescript", "bin", "tsc"),
     "--declaration",
@@ -504,13 +517,29 @@ async function prepareTests(tarball: string): Promise<string[]> {
 
 function nodeTests(files: string[], tarball: string): boolean {
   let ok = true;
-  for (
-    const [label, node] of [
-      ["node20", systemNode()],
-      ["node22", join(BIN, "node")],
-    ]
-  ) {
-    step(`node --test on ${label} (${node})`);
+  const suites: [string, number, string | undefined][] = [
+    ["node20", 20, systemNode()],
+    ["node22", 22, join(BIN, "node")],
+  ];
+  for (const [label, major, node] of suites) {
+    step(`node --test on ${label} (${node ?? "no node"})`);
+    // The suite is named after its Node: it fails rather than run another.
+    if (node === undefined) {
+      console.error(
+        `  Cannot test on Node ${major}: there is no node on PATH (outside node_modules/.bin); install Node ${major}`,
+      );
+      ok = false;
+      continue;
+    }
+    const version = nodeVersion(node);
+    if (!version.startsWith(`v${major}.`)) {
+      console.error(
+        `  Cannot test on Node ${major}: ${node} is Node ${version}; put a Node ${major} first on PATH`,
+      );
+      ok = false;
+      continue;
+    }
+    console.log(`  ${version}`);
     const reporters = [
       "--test-reporter=dot",
       "--test-reporter-destination=stdout",
