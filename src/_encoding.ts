@@ -6,15 +6,47 @@
  */
 
 /**
+ * Encodes bytes as base64, with padding.
+ *
+ * @param bytes The bytes.
+ * @returns The text, e.g. `"AQID"` for `[1, 2, 3]`.
+ */
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/**
+ * Decodes base64 or base64url, padded or not.
+ *
+ * @param text The text.
+ * @returns The bytes, or `undefined` if the text is not base64.
+ */
+export function decodeBase64(
+  text: string,
+): Uint8Array<ArrayBuffer> | undefined {
+  let binary: string;
+  try {
+    binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+  } catch {
+    return undefined;
+  }
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
  * Encodes bytes as base64url without padding.
  *
  * @param bytes The bytes.
  * @returns The text, e.g. `"AQID"` for `[1, 2, 3]`.
  */
 export function encodeBase64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(
+  return encodeBase64(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(
     /=+$/,
     "",
   );
@@ -31,10 +63,8 @@ export function decodeBase64url(
   text: string,
 ): Uint8Array<ArrayBuffer> | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
-  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return encodeBase64url(bytes) === text ? bytes : undefined;
+  const bytes = decodeBase64(text);
+  return bytes && encodeBase64url(bytes) === text ? bytes : undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type FilesRouteOptions,
   memoryStorage,
   type Storage,
+  type StorageMultipart,
   type StoredFile,
 } from "../src/hono/mod.ts";
 
@@ -66,6 +67,41 @@ export function recording(inner: Storage): RecordingStorage {
     delete(key) {
       calls.push(`delete ${key}`);
       return inner.delete(key);
+    },
+    ...(inner.multipart === undefined ? {} : {
+      multipart: recordingMultipart(inner.multipart, calls, completed),
+    }),
+  };
+}
+
+function recordingMultipart(
+  inner: StorageMultipart,
+  calls: string[],
+  completed: string[],
+): StorageMultipart {
+  return {
+    limits: inner.limits,
+    create(key, info) {
+      calls.push(`create ${key}`);
+      return inner.create(key, info);
+    },
+    put(key, uploadId, part, body) {
+      calls.push(`put ${key} part ${part.number}`);
+      return inner.put(key, uploadId, part, body);
+    },
+    list(key, uploadId) {
+      calls.push(`list ${key}`);
+      return inner.list(key, uploadId);
+    },
+    async complete(key, uploadId, parts, info) {
+      calls.push(`complete ${key}`);
+      const file = await inner.complete(key, uploadId, parts, info);
+      completed.push(key);
+      return file;
+    },
+    abort(key, uploadId) {
+      calls.push(`abort ${key}`);
+      return inner.abort(key, uploadId);
     },
   };
 }

@@ -128,15 +128,19 @@ export function checkRange(key: string, range: ByteRange, size: number): void {
  * The record of a file stored just now.
  *
  * @param key The storage key.
- * @param info Its name, size and type.
+ * @param info Its name, size, type, and SHA-256 if known.
  * @returns The stored file, uploaded now.
  */
-export function storedFile(key: string, info: FileInfo): StoredFile {
+export function storedFile(
+  key: string,
+  info: FileInfo & { sha256?: string },
+): StoredFile {
   return {
     key,
     name: info.name,
     size: info.size,
     type: info.type,
     uploadedAt: new Date(),
+    ...(info.sha256 === undefined ? {} : { sha256: info.sha256 }),
   };
 }

@@ -5,15 +5,7 @@
  * @module
  */
 
-import {
-  mkdir,
-  open,
-  readFile,
-  rename,
-  rm,
-  stat as statPath,
-  writeFile,
-} from "node:fs/promises";
+import { mkdir, open, rename, rm, stat as statPath } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   type ByteRange,
@@ -22,7 +14,9 @@ import {
   StorageConflictError,
   type StoredFile,
 } from "./mod.ts";
-import { checkKey, checkRange, exactChunks, storedFile } from "./_common.ts";
+import { checkKey, checkRange, storedFile } from "./_common.ts";
+import { isMissing, publish, readMeta, writeBody } from "./_fs.ts";
+import { fsMultipart } from "./fs_multipart.ts";
 import { bunGlobal } from "../_runtime.ts";
 
 /** Options of {@linkcode fsStorage}. */
@@ -37,17 +31,8 @@ export interface FsStorageOptions {
 /** Keys being written in this process, per storage folder. */
 const writing = new Map<string, Set<string>>();
 
-/** Bytes gathered before each write, to keep system calls few. */
-const WRITE_BUFFER = 512 * 1024;
 /** Bytes read per chunk when serving a file. */
 const READ_CHUNK = 256 * 1024;
-
-interface Meta {
-  name: string;
-  size: number;
-  type: string;
-  uploadedAt: string;
-}
 
 /**
  * Makes a storage that keeps each file in a folder of its own,
@@ -96,23 +81,10 @@ export function fsStorage(options: FsStorageOptions): Storage {
   if (reserved === undefined) writing.set(dir, reserved = new Set());
   const keys = reserved;
 
+  // deno-lint-ignore require-await
   async function stat(key: string): Promise<StoredFile | undefined> {
     checkKey(key, "look up");
-    let text: string;
-    try {
-      text = await readFile(join(dir, key, "meta.json"), "utf8");
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
-    const meta = JSON.parse(text) as Meta;
-    return {
-      key,
-      name: meta.name,
-      size: meta.size,
-      type: meta.type,
-      uploadedAt: new Date(meta.uploadedAt),
-    };
+    return readMeta(dir, key);
   }
 
   const storage: Storage = {
@@ -131,43 +103,12 @@ export function fsStorage(options: FsStorageOptions): Storage {
         await mkdir(partial, { recursive: true });
         const handle = await open(join(partial, "data"), "wx");
         try {
-          const buffer = new Uint8Array(WRITE_BUFFER);
-          let filled = 0;
-          for await (let chunk of exactChunks(body, info.size, key)) {
-            while (chunk.byteLength > 0) {
-              const take = Math.min(chunk.byteLength, WRITE_BUFFER - filled);
-              buffer.set(chunk.subarray(0, take), filled);
-              filled += take;
-              chunk = chunk.subarray(take);
-              if (filled === WRITE_BUFFER) {
-                await writeAll(handle, buffer, filled);
-                filled = 0;
-              }
-            }
-          }
-          await writeAll(handle, buffer, filled);
-          await handle.datasync();
+          await writeBody(handle, body, info.size, key);
         } finally {
           await handle.close();
         }
         const file = storedFile(key, info);
-        const meta: Meta = {
-          name: file.name,
-          size: file.size,
-          type: file.type,
-          uploadedAt: file.uploadedAt.toISOString(),
-        };
-        await writeFile(join(partial, "meta.json"), JSON.stringify(meta), {
-          flag: "wx",
-        });
-        try {
-          await rename(partial, join(dir, key));
-        } catch (error) {
-          if (await stat(key) !== undefined) {
-            throw new StorageConflictError(key, { cause: error });
-          }
-          throw error;
-        }
+        await publish(dir, partial, file);
         return file;
       } catch (error) {
         await rm(partial, { recursive: true, force: true }).catch(() => {});
@@ -257,6 +198,7 @@ export function fsStorage(options: FsStorageOptions): Storage {
       await rm(doomed, { recursive: true, force: true });
     },
   };
+  storage.multipart = fsMultipart(dir, stat, keys);
   const bun = bunGlobal();
   if (bun !== undefined) {
     storage.blob = async (key, range) => {
@@ -277,25 +219,4 @@ export function fsStorage(options: FsStorageOptions): Storage {
     };
   }
   return storage;
-}
-
-async function writeAll(
-  handle: Awaited<ReturnType<typeof open>>,
-  buffer: Uint8Array,
-  length: number,
-): Promise<void> {
-  let offset = 0;
-  while (offset < length) {
-    const { bytesWritten } = await handle.write(
-      buffer,
-      offset,
-      length - offset,
-    );
-    offset += bytesWritten;
-  }
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as { code?: string })?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
 }

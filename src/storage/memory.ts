@@ -4,12 +4,10 @@
  * @module
  */
 
-import {
-  type ByteRange,
-  type Storage,
-  StorageConflictError,
-  type StoredFile,
-} from "./mod.ts";
+import { randomId } from "../_encoding.ts";
+import { StorageConflictError, StorageNotFoundError } from "./mod.ts";
+import type { ByteRange, Storage, StorageMultipart } from "./mod.ts";
+import type { StoredFile, StoredPart } from "./mod.ts";
 import { checkKey, checkRange, exactChunks, storedFile } from "./_common.ts";
 
 interface Entry {
@@ -62,14 +60,7 @@ export function memoryStorage(): Storage {
       }
       writing.add(key);
       try {
-        // Each chunk is copied into a Blob as it comes, so a body that reuses
-        // its buffers cannot change stored bytes; memory grows with what
-        // arrived, never with what was merely declared.
-        const parts: Blob[] = [];
-        for await (const chunk of exactChunks(body, info.size, key)) {
-          parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
-        }
-        const bytes = new Blob(parts);
+        const bytes = await collect(body, info.size, key);
         const file = storedFile(key, info);
         files.set(key, { file, bytes });
         return { ...file };
@@ -91,6 +82,115 @@ export function memoryStorage(): Storage {
     async delete(key) {
       checkKey(key, "delete");
       files.delete(key);
+    },
+    multipart: memoryMultipart(files, writing),
+  };
+}
+
+/**
+ * Reads a body of exactly `size` bytes into a Blob. Each chunk is copied into
+ * a Blob as it comes, so a body that reuses its buffers cannot change stored
+ * bytes; memory grows with what arrived, never with what was declared.
+ */
+async function collect(
+  body: ReadableStream<Uint8Array>,
+  size: number,
+  key: string,
+): Promise<Blob> {
+  const parts: Blob[] = [];
+  for await (const chunk of exactChunks(body, size, key)) {
+    parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
+  }
+  return new Blob(parts);
+}
+
+interface Upload {
+  key: string;
+  parts: Map<number, { part: StoredPart; bytes: Blob }>;
+  /** Part numbers being written. */
+  writing: Set<number>;
+}
+
+function memoryMultipart(
+  files: Map<string, Entry>,
+  writing: Set<string>,
+): StorageMultipart {
+  const uploads = new Map<string, Upload>();
+  function find(key: string, uploadId: string, action: string): Upload {
+    checkKey(key, action);
+    checkKey(uploadId, action);
+    const upload = uploads.get(uploadId);
+    if (upload === undefined || upload.key !== key) {
+      throw new StorageNotFoundError(key, uploadId);
+    }
+    return upload;
+  }
+  return {
+    // deno-lint-ignore require-await
+    async create(key) {
+      checkKey(key, "start an upload of");
+      if (files.has(key) || writing.has(key)) {
+        throw new StorageConflictError(key);
+      }
+      const uploadId = randomId();
+      uploads.set(uploadId, { key, parts: new Map(), writing: new Set() });
+      return uploadId;
+    },
+    async put(key, uploadId, part, body) {
+      const upload = find(key, uploadId, "store a part of");
+      if (upload.writing.has(part.number)) {
+        await body.cancel().catch(() => {});
+        throw new StorageConflictError(`${key} part ${part.number}`);
+      }
+      upload.writing.add(part.number);
+      try {
+        const bytes = await collect(body, part.size, key);
+        // An upload aborted or completed meanwhile keeps nothing.
+        find(key, uploadId, "store a part of");
+        upload.parts.set(part.number, { part: { ...part }, bytes });
+        return { ...part };
+      } finally {
+        upload.writing.delete(part.number);
+      }
+    },
+    // deno-lint-ignore require-await
+    async list(key, uploadId) {
+      checkKey(key, "list the parts of");
+      checkKey(uploadId, "list the parts of");
+      const upload = uploads.get(uploadId);
+      if (upload === undefined || upload.key !== key) return undefined;
+      return [...upload.parts.values()].map(({ part }) => ({ ...part }))
+        .sort((a, b) => a.number - b.number);
+    },
+    // deno-lint-ignore require-await
+    async complete(key, uploadId, parts, info) {
+      const upload = find(key, uploadId, "complete");
+      if (files.has(key) || writing.has(key)) {
+        throw new StorageConflictError(key);
+      }
+      const bytes = new Blob(parts.map((part) => {
+        const stored = upload.parts.get(part.number);
+        if (stored === undefined || stored.part.sha256 !== part.sha256) {
+          throw new RangeError(
+            `Cannot complete "${key}": part ${part.number} is not stored as listed`,
+          );
+        }
+        return stored.bytes;
+      }));
+      if (bytes.size !== info.size) {
+        throw new RangeError(
+          `Cannot complete "${key}": the parts hold ${bytes.size} bytes, not ${info.size}`,
+        );
+      }
+      const file = storedFile(key, info);
+      files.set(key, { file, bytes });
+      uploads.delete(uploadId);
+      return { ...file };
+    },
+    // deno-lint-ignore require-await
+    async abort(key, uploadId) {
+      checkKey(key, "abort");
+      if (uploads.get(uploadId)?.key === key) uploads.delete(uploadId);
     },
   };
 }

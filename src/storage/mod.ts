@@ -30,6 +30,11 @@ export interface StoredFile extends FileInfo {
   key: string;
   /** When the upload completed. */
   uploadedAt: Date;
+  /**
+   * The SHA-256 of a file uploaded in parts: S3's composite checksum of the
+   * parts' digests, `base64-N`. Absent where it was not computed.
+   */
+  sha256?: string;
 }
 
 /** An inclusive byte range, as in `Range: bytes=start-end`. */
@@ -55,6 +60,178 @@ export class StorageConflictError extends Error {
     super(`Cannot store "${key}": the key is already taken`, options);
     this.name = "StorageConflictError";
   }
+}
+
+/**
+ * Thrown by a storage's multipart calls when the upload does not exist:
+ * never started, aborted, or already completed. The route answers 404.
+ */
+export class StorageNotFoundError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param key The storage key.
+   * @param uploadId The multipart upload's id.
+   */
+  constructor(key: string, uploadId: string) {
+    super(`Cannot find upload "${uploadId}" of "${key}"`);
+    this.name = "StorageNotFoundError";
+  }
+}
+
+/** What a storage is told when a multipart upload starts. */
+export interface MultipartInfo {
+  /** The original file name. Metadata only. */
+  name: string;
+  /** The declared media type. */
+  type: string;
+  /** The exact size in bytes, or `undefined` until completion. */
+  size?: number;
+  /** The size of every part but the last: part N starts at `(N - 1) * partSize`. */
+  partSize: number;
+}
+
+/** One stored part of a multipart upload. */
+export interface StoredPart {
+  /** The part number, from 1. */
+  number: number;
+  /** Its size in bytes. */
+  size: number;
+  /** The SHA-256 of its bytes, base64. */
+  sha256: string;
+}
+
+/** What a store allows of a multipart upload. */
+export interface MultipartLimits {
+  /** The smallest part but the last, in bytes. */
+  minPartSize: number;
+  /** The largest part, in bytes. */
+  maxPartSize: number;
+  /** The most parts. */
+  maxParts: number;
+}
+
+/**
+ * The multipart calls every kind of storage offers, in the spirit of S3's
+ * multipart upload. Parts may be sent in any order and sent again (the last
+ * one counts) until the upload is completed, which makes the file visible
+ * at once, or aborted, which frees everything.
+ */
+export interface MultipartStore {
+  /** What the store allows; the route never asks for more. */
+  limits?: MultipartLimits;
+  /**
+   * Starts an upload of the file `key`.
+   *
+   * @param key A random key made by the route.
+   * @param info Name, type, size if known, and the part size.
+   * @returns The upload's id, which every other call names.
+   */
+  create(key: string, info: MultipartInfo): Promise<string>;
+  /**
+   * Lists the parts stored so far.
+   *
+   * @param key The storage key.
+   * @param uploadId The upload's id.
+   * @returns The parts, by number, or `undefined` if there is no such upload.
+   */
+  list(key: string, uploadId: string): Promise<StoredPart[] | undefined>;
+  /**
+   * Makes the file out of exactly these parts (which the route checked
+   * against {@linkcode MultipartStore.list}), all or nothing.
+   *
+   * @param key The storage key.
+   * @param uploadId The upload's id.
+   * @param parts Parts 1 to N.
+   * @param info The file's name, type, part size, total size, and the
+   * composite SHA-256 of its parts, to keep with it.
+   * @returns The stored file.
+   * @throws {StorageNotFoundError} If there is no such upload.
+   * @throws {StorageConflictError} If the key is already stored.
+   */
+  complete(
+    key: string,
+    uploadId: string,
+    parts: StoredPart[],
+    info: MultipartInfo & { size: number; sha256: string },
+  ): Promise<StoredFile>;
+  /**
+   * Frees every part of an upload. A missing upload is not an error.
+   *
+   * @param key The storage key.
+   * @param uploadId The upload's id.
+   */
+  abort(key: string, uploadId: string): Promise<void>;
+}
+
+/** Multipart uploads of a {@linkcode Storage}, whose parts come through the route. */
+export interface StorageMultipart extends MultipartStore {
+  /**
+   * Stores one part, all or nothing: after a body that fails, the part is
+   * as it was, or not stored, but never stored in part. The route has
+   * checked the body's size and SHA-256 by the time it ends.
+   *
+   * @param key The storage key.
+   * @param uploadId The upload's id.
+   * @param part The part's number, exact size and SHA-256.
+   * @param body Exactly `part.size` bytes.
+   * @returns The stored part.
+   * @throws {StorageNotFoundError} If there is no such upload.
+   * @throws {StorageConflictError} If the same part is being written.
+   */
+  put(
+    key: string,
+    uploadId: string,
+    part: StoredPart,
+    body: ReadableStream<Uint8Array>,
+  ): Promise<StoredPart>;
+}
+
+/** A URL and the headers a request to it must carry. */
+export interface SignedRequest {
+  /** The URL. */
+  url: string;
+  /** The headers, e.g. `content-length` and `x-amz-checksum-sha256`. */
+  headers: Record<string, string>;
+}
+
+/** Multipart uploads of a {@linkcode PresignedStorage}, whose parts go to the store. */
+export interface PresignedMultipart extends MultipartStore {
+  /**
+   * Signs the `PUT` of one part, for its exact size and SHA-256.
+   *
+   * @param key The storage key.
+   * @param uploadId The upload's id.
+   * @param part The part's number, exact size and SHA-256.
+   * @param expiresAt When the URL stops working.
+   * @returns The URL and the headers to send.
+   */
+  presignPart(
+    key: string,
+    uploadId: string,
+    part: StoredPart,
+    expiresAt: Date,
+  ): Promise<SignedRequest>;
+  /**
+   * Signs a download URL of the file `key`.
+   *
+   * @param key The storage key.
+   * @param info The name and type to serve it with.
+   * @param expiresAt When the URL stops working.
+   * @returns The URL.
+   */
+  presignDownload(
+    key: string,
+    info: Pick<FileInfo, "name" | "type">,
+    expiresAt: Date,
+  ): Promise<string>;
+  /**
+   * Looks up a completely stored file.
+   *
+   * @param key The storage key.
+   * @returns The file, or `undefined` if it is not stored.
+   */
+  stat(key: string): Promise<StoredFile | undefined>;
 }
 
 /**
@@ -135,6 +312,8 @@ export interface Storage {
    * @param key The storage key.
    */
   delete(key: string): Promise<void>;
+  /** Optional: multipart uploads, for files of any size. */
+  multipart?: StorageMultipart;
 }
 
 /** The URLs a {@linkcode PresignedStorage} hands out for one file. */
@@ -172,4 +351,6 @@ export interface PresignedStorage {
    * route answers 413.
    */
   presign(info: FileInfo, options: PresignOptions): Promise<PresignedUrls>;
+  /** Optional: multipart uploads, for files of any size. */
+  multipart?: PresignedMultipart;
 }

@@ -1,0 +1,268 @@
+/**
+ * Multipart uploads of {@linkcode fsStorage}.
+ *
+ * An upload lives in `{dir}/.upload-{key}-{uploadId}/`: `data`, into which
+ * every part is written in place at its offset (`(number - 1) * partSize`),
+ * so that completion never copies the file; `info.json`; and `parts/`, which
+ * holds one empty marker per stored part, named for its number, size and
+ * SHA-256, written only once the part's bytes are on disk. Completion
+ * truncates `data` to the total, writes `meta.json` and renames the folder to
+ * `{dir}/{key}`: the file appears whole, at once, and only once.
+ *
+ * Lock files in `parts/` keep two writers off the same bytes, across
+ * processes too: one per part being written, and one while completing. A
+ * writer refreshes its lock as it writes; a lock untouched for a minute is
+ * left from a crash and is taken over.
+ *
+ * @module
+ */
+
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat as statPath,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
+import { join } from "node:path";
+import {
+  decodeBase64,
+  decodeBase64url,
+  encodeBase64,
+  encodeBase64url,
+  randomId,
+} from "../_encoding.ts";
+import { StorageConflictError, StorageNotFoundError } from "./mod.ts";
+import type { MultipartInfo, StorageMultipart } from "./mod.ts";
+import type { StoredFile, StoredPart } from "./mod.ts";
+import { checkKey, storedFile } from "./_common.ts";
+import { isMissing, publish, writeBody } from "./_fs.ts";
+
+/** A lock untouched for this long is left from a crash. */
+const LOCK_STALE_MS = 60_000;
+/** How often a writer refreshes its lock. */
+const LOCK_REFRESH_MS = 5_000;
+const MARKER = /^([1-9][0-9]*)\.(0|[1-9][0-9]*)\.([A-Za-z0-9_-]{43})$/;
+
+/**
+ * Makes the multipart calls of a file storage.
+ *
+ * @param dir The storage folder, resolved.
+ * @param stat Looks up a stored file.
+ * @param writing Keys being written by single uploads in this process.
+ * @returns The multipart calls.
+ */
+export function fsMultipart(
+  dir: string,
+  stat: (key: string) => Promise<StoredFile | undefined>,
+  writing: Set<string>,
+): StorageMultipart {
+  function folderOf(key: string, uploadId: string, action: string): string {
+    checkKey(key, action);
+    checkKey(uploadId, action);
+    return join(dir, `.upload-${key}-${uploadId}`);
+  }
+
+  async function requireUpload(folder: string, key: string, id: string) {
+    try {
+      return JSON.parse(
+        await readFile(join(folder, "info.json"), "utf8"),
+      ) as MultipartInfo;
+    } catch (error) {
+      if (isMissing(error)) throw new StorageNotFoundError(key, id);
+      throw error;
+    }
+  }
+
+  return {
+    async create(key, info) {
+      checkKey(key, "start an upload of");
+      if (writing.has(key) || await stat(key) !== undefined) {
+        throw new StorageConflictError(key);
+      }
+      const uploadId = randomId();
+      const folder = folderOf(key, uploadId, "start an upload of");
+      await mkdir(join(folder, "parts"), { recursive: true });
+      const { name, type, size, partSize } = info;
+      await writeFile(join(folder, "data"), new Uint8Array(0), { flag: "wx" });
+      await writeFile(
+        join(folder, "info.json"),
+        JSON.stringify({ name, type, size, partSize }),
+        { flag: "wx" },
+      );
+      return uploadId;
+    },
+
+    async put(key, uploadId, part, body) {
+      const folder = folderOf(key, uploadId, "store a part of");
+      let release: (() => Promise<void>) | undefined;
+      try {
+        const info = await requireUpload(folder, key, uploadId);
+        release = await lock(folder, String(part.number), key);
+        if (await isLocked(folder, "complete")) {
+          throw new StorageConflictError(key);
+        }
+        // The old bytes of this part are about to change: forget them first.
+        await removeMarkers(folder, part.number);
+        const handle = await open(join(folder, "data"), "r+");
+        try {
+          const touch = refresher(join(folder, "parts", `${part.number}.lock`));
+          const at = (part.number - 1) * info.partSize;
+          await writeBody(handle, body, part.size, key, at, touch);
+        } finally {
+          await handle.close();
+        }
+        await writeFile(join(folder, "parts", markerName(part)), "");
+        return { ...part };
+      } catch (error) {
+        await body.cancel().catch(() => {});
+        if (isMissing(error)) throw new StorageNotFoundError(key, uploadId);
+        throw error;
+      } finally {
+        await release?.();
+      }
+    },
+
+    async list(key, uploadId) {
+      const folder = folderOf(key, uploadId, "list the parts of");
+      try {
+        return await readParts(folder);
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+
+    async complete(key, uploadId, parts, info) {
+      const folder = folderOf(key, uploadId, "complete");
+      await requireUpload(folder, key, uploadId);
+      if (writing.has(key) || await stat(key) !== undefined) {
+        throw new StorageConflictError(key);
+      }
+      const release = await lock(folder, "complete", key);
+      try {
+        const entries = await readdir(join(folder, "parts"));
+        if (
+          entries.some((entry) =>
+            entry.endsWith(".lock") && entry !== "complete.lock"
+          )
+        ) {
+          throw new StorageConflictError(`${key}: a part is being written`);
+        }
+        const stored = new Map(
+          (await readParts(folder)).map((part) => [part.number, part]),
+        );
+        for (const part of parts) {
+          const found = stored.get(part.number);
+          if (found?.sha256 !== part.sha256 || found.size !== part.size) {
+            throw new RangeError(
+              `Cannot complete "${key}": part ${part.number} is not stored as listed`,
+            );
+          }
+        }
+        const handle = await open(join(folder, "data"), "r+");
+        try {
+          await handle.truncate(info.size);
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+        const file = storedFile(key, info);
+        await publish(dir, folder, file);
+        // The upload's own files are no part of the stored file.
+        await rm(join(dir, key, "parts"), { recursive: true, force: true });
+        await rm(join(dir, key, "info.json"), { force: true });
+        return file;
+      } finally {
+        await release().catch(() => {});
+      }
+    },
+
+    async abort(key, uploadId) {
+      const folder = folderOf(key, uploadId, "abort");
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+function markerName(part: StoredPart): string {
+  const sha = encodeBase64url(decodeBase64(part.sha256) ?? new Uint8Array());
+  return `${part.number}.${part.size}.${sha}`;
+}
+
+/** The parts whose markers are in the folder, by number. */
+async function readParts(folder: string): Promise<StoredPart[]> {
+  const parts: StoredPart[] = [];
+  for (const entry of await readdir(join(folder, "parts"))) {
+    const match = MARKER.exec(entry);
+    if (match === null) continue;
+    const digest = decodeBase64url(match[3]);
+    if (digest === undefined) continue;
+    parts.push({
+      number: Number(match[1]),
+      size: Number(match[2]),
+      sha256: encodeBase64(digest),
+    });
+  }
+  return parts.sort((a, b) => a.number - b.number);
+}
+
+async function removeMarkers(folder: string, number: number): Promise<void> {
+  for (const entry of await readdir(join(folder, "parts"))) {
+    if (MARKER.exec(entry)?.[1] === String(number)) {
+      await rm(join(folder, "parts", entry), { force: true });
+    }
+  }
+}
+
+/**
+ * Takes the lock `parts/{name}.lock`, taking over one that is stale.
+ *
+ * @returns Releases the lock.
+ * @throws {StorageConflictError} If another writer holds it.
+ */
+async function lock(
+  folder: string,
+  name: string,
+  key: string,
+): Promise<() => Promise<void>> {
+  const path = join(folder, "parts", `${name}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, "", { flag: "wx" });
+      return () => rm(path, { force: true });
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EEXIST") throw error;
+      if (attempt > 0 || await isLocked(folder, name)) {
+        throw new StorageConflictError(`${key} ${name}`);
+      }
+      await rm(path, { force: true });
+    }
+  }
+  throw new StorageConflictError(`${key} ${name}`);
+}
+
+/** Whether `parts/{name}.lock` exists and is fresh. */
+async function isLocked(folder: string, name: string): Promise<boolean> {
+  try {
+    const info = await statPath(join(folder, "parts", `${name}.lock`));
+    return Date.now() - info.mtimeMs < LOCK_STALE_MS;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+/** Refreshes a lock's time now and then, so that it never looks stale. */
+function refresher(path: string): () => void {
+  let last = Date.now();
+  return () => {
+    const now = Date.now();
+    if (now - last < LOCK_REFRESH_MS) return;
+    last = now;
+    utimes(path, now / 1000, now / 1000).catch(() => {});
+  };
+}
