@@ -104,6 +104,127 @@ export interface UploadedFile {
 }
 
 /**
+ * The body of `POST /files/uploads`, which starts a multipart upload: the
+ * fields of {@linkcode CreateFileUrlsParams}, with `size` optional when it
+ * is not known yet (a stream), and the part size the client would like.
+ */
+export interface CreateUploadParams {
+  /** The file name, by the same rules as in {@linkcode CreateFileUrlsParams}. */
+  name: string;
+  /** The exact size in bytes, or `null` (or absent) when unknown. */
+  size?: number | null;
+  /** What the file is for. */
+  resource: FileResource;
+  /** The media type of the file. */
+  mime_type: string;
+  /** The part size the client prefers, in bytes; the API may choose another. */
+  part_size?: number;
+}
+
+/**
+ * The `201` answer of `POST /files/uploads`. `upload_url` is a capability:
+ * whoever holds it can send the parts, list them, complete and abort, with
+ * no API key, until `expires_at`.
+ */
+export interface MultipartUpload {
+  /** The file id. */
+  id: string;
+  /** The capability URL of this upload (see {@linkcode UploadStatus}). */
+  upload_url: string;
+  /** Where the file can be fetched once complete. */
+  download_url: string;
+  /** The size of every part but the last, in bytes. */
+  part_size: number;
+  /** The most parts the upload may have. */
+  max_parts: number;
+  /** When `upload_url` stops working, as an ISO 8601 date. */
+  expires_at: string;
+}
+
+/** One part that the API has stored. */
+export interface UploadedPart {
+  /** The part number, from 1. */
+  number: number;
+  /** Its size in bytes. */
+  size: number;
+  /** The SHA-256 of its bytes, base64 (as S3's `x-amz-checksum-sha256`). */
+  sha256: string;
+}
+
+/** The answer to `GET {upload_url}`: how far a multipart upload has come. */
+export interface UploadStatus {
+  /** The file id. */
+  id: string;
+  /** The declared name. */
+  name: string;
+  /** The declared size, or `null` if it is declared at completion. */
+  size: number | null;
+  /** The declared media type. */
+  mime_type: string;
+  /** The size of every part but the last. */
+  part_size: number;
+  /** `"uploading"` while parts may be sent, `"complete"` once the file is stored. */
+  state: "uploading" | "complete";
+  /** The parts stored so far, by number (empty once complete). */
+  parts: UploadedPart[];
+  /** When `upload_url` stops working, as an ISO 8601 date. */
+  expires_at: string;
+  /** Where the file can be fetched once complete. */
+  download_url: string;
+  /** Once complete: when, as an ISO 8601 date. */
+  uploaded_at?: string;
+  /** Once complete: the SHA-256 of the parts, as in {@linkcode CompletedUpload}. */
+  sha256?: string;
+}
+
+/** The body of `POST {upload_url}/parts`: the parts to sign URLs for. */
+export interface PartUrlsParams {
+  /** Up to 100 parts, each with its exact size and SHA-256. */
+  parts: UploadedPart[];
+}
+
+/** One signed part URL: `PUT` the part's bytes to it with `headers`. */
+export interface PartUrl {
+  /** The part number. */
+  number: number;
+  /** Where to `PUT` the part. */
+  url: string;
+  /** Headers the `PUT` must carry, `Content-Length` among them. */
+  headers: Record<string, string>;
+  /** When the URL stops working, as an ISO 8601 date. */
+  expires_at: string;
+}
+
+/** The answer to `POST {upload_url}/parts`. */
+export interface PartUrls {
+  /** One URL per part asked for, in the same order. */
+  parts: PartUrl[];
+}
+
+/**
+ * The body of `POST {upload_url}/complete`: every part of the file, in
+ * order, which must be exactly the parts stored.
+ */
+export interface CompleteUploadParams {
+  /** Parts 1 to N, each with the SHA-256 the client computed. */
+  parts: Pick<UploadedPart, "number" | "sha256">[];
+}
+
+/**
+ * The `201` answer to `POST {upload_url}/complete`: the stored file, with
+ * the SHA-256 of its parts.
+ */
+export interface CompletedUpload extends UploadedFile {
+  /**
+   * S3's composite checksum: the SHA-256 of the parts' SHA-256 digests one
+   * after the other, base64, then `-` and the number of parts.
+   */
+  sha256: string;
+  /** Where the file can be fetched. */
+  download_url: string;
+}
+
+/**
  * Every error answer of the API: `{"error": {"type", "message"}}`.
  *
  * @example
@@ -224,8 +345,58 @@ export function checkCreateParams(
   params: Record<string, unknown>,
   action: string,
 ): CreateFileUrlsParams {
+  const fields = checkFields(params, action, false);
+  return { ...fields, size: fields.size as number };
+}
+
+/**
+ * Checks the fields of `POST /files/uploads` by the API's rules: those of
+ * {@linkcode checkCreateParams}, with `size` optional, and `part_size` a
+ * positive safe integer if given.
+ *
+ * @param params The fields, e.g. a parsed JSON body.
+ * @param action What is being done, for messages.
+ * @returns The fields, typed, with `size` `null` when unknown.
+ * @throws {TypeError} As {@linkcode checkCreateParams} does.
+ * @throws {RangeError} If `size` or `part_size` is out of range.
+ *
+ * @example
+ * ```ts
+ * import { checkUploadParams } from "./api.ts";
+ * checkUploadParams(
+ *   { name: "a.mp4", resource: "prediction", mime_type: "video/mp4" },
+ *   "Cannot start an upload",
+ * ); // size: null
+ * ```
+ */
+export function checkUploadParams(
+  params: Record<string, unknown>,
+  action: string,
+): CreateUploadParams & { size: number | null } {
+  const fields = checkFields(params, action, true);
+  const partSize = params.part_size;
+  if (partSize !== undefined && partSize !== null) {
+    if (typeof partSize !== "number") {
+      throw new TypeError(`${action}: part_size must be a number`);
+    }
+    if (!Number.isSafeInteger(partSize) || partSize <= 0) {
+      throw new RangeError(
+        `${action}: part_size must be a positive safe integer, got ${partSize}`,
+      );
+    }
+    return { ...fields, part_size: partSize };
+  }
+  return fields;
+}
+
+function checkFields(
+  params: Record<string, unknown>,
+  action: string,
+  sizeOptional: boolean,
+): Omit<CreateFileUrlsParams, "size"> & { size: number | null } {
   for (const [field, type] of FIELDS) {
     const value = params[field];
+    if (field === "size" && sizeOptional && (value ?? null) === null) continue;
     if (value === undefined) {
       throw new TypeError(`${action}: ${field} is missing`);
     }
@@ -234,8 +405,9 @@ export function checkCreateParams(
       throw new TypeError(`${action}: ${field} must be a ${type}`);
     }
   }
-  const { name, size, resource, mime_type } =
+  const { name, resource, mime_type } =
     params as unknown as CreateFileUrlsParams;
+  const size = (params.size ?? null) as number | null;
   const problem = nameProblem(name);
   if (problem === "is empty") {
     throw new TypeError(`${action}: name must be a non-empty string`);
@@ -243,7 +415,7 @@ export function checkCreateParams(
   if (problem !== undefined) {
     throw new TypeError(`${action}: name ${JSON.stringify(name)} ${problem}`);
   }
-  if (!Number.isSafeInteger(size) || size < 0) {
+  if (size !== null && (!Number.isSafeInteger(size) || size < 0)) {
     throw new RangeError(
       `${action}: size must be a non-negative safe integer, got ${size}`,
     );

@@ -1,22 +1,24 @@
 /**
- * The route's own signed URLs, written and read in one place:
+ * The route's own signed URLs for single uploads, written and read in one
+ * place:
  *
  * - upload: `{base}/files/{id}?name&size&type&exp&kid&sig` (for `PUT`);
  * - download: `{base}/files/{id}/{name}?exp&kid&sig` (for `GET`, `HEAD`).
  *
  * The signature covers the purpose, id, name, size and type (upload only),
- * expiry and key id; see `_signing.ts`.
+ * expiry and key id; see `_signing.ts`. Multipart URLs, in
+ * `_multipart_url.ts`, are made and checked with the same helpers.
  *
  * @module
  */
 
 import { nameProblem } from "../api.ts";
 import { RouteError } from "./_errors.ts";
-import type { Signer } from "./_signing.ts";
+import type { SignedFields, Signer } from "./_signing.ts";
 import type { Config } from "./options.ts";
 
 /** A file id: 128 random bits as base64url. */
-const ID = /^[A-Za-z0-9_-]{22}$/;
+export const ID: RegExp = /^[A-Za-z0-9_-]{22}$/;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
 /** What an upload URL is signed for. */
@@ -44,6 +46,75 @@ export interface DownloadGrant {
 }
 
 /**
+ * Signs fields and makes the query that carries them: `params` in order,
+ * then `exp`, `kid` and `sig`.
+ *
+ * @param signer The route's signer.
+ * @param fields What the signature covers, `exp` last.
+ * @param params The query's own values, before `exp`.
+ * @param exp Expiry, in whole seconds since the epoch.
+ * @returns The query, without `?`.
+ */
+export async function signedQuery(
+  signer: Signer,
+  fields: SignedFields,
+  params: Record<string, string>,
+  exp: number,
+): Promise<string> {
+  const { kid, sig } = await signer.sign(fields);
+  return new URLSearchParams({ ...params, exp: String(exp), kid, sig })
+    .toString();
+}
+
+/**
+ * Checks a URL's `exp`, `kid` and `sig` against the fields it should be
+ * signed for.
+ *
+ * @param query The URL's query.
+ * @param config The route's signer and clock.
+ * @param fields What the signature should cover, without `exp`.
+ * @param action What was being done, for messages.
+ * @returns The expiry, in seconds since the epoch.
+ * @throws {RouteError} 403 for a missing, tampered, foreign or expired
+ * signature.
+ */
+export async function checkSignature(
+  query: URLSearchParams,
+  config: Pick<Config, "signer" | "now">,
+  fields: SignedFields,
+  action: string,
+): Promise<number> {
+  const exp = decimal(query.get("exp"));
+  const kid = query.get("kid");
+  const sig = query.get("sig");
+  if (exp === undefined || kid === null || sig === null) {
+    throw new RouteError(403, `${action}: the URL is not signed for this`);
+  }
+  const signer = await config.signer;
+  if (!await signer.verify([...fields, exp], { kid, sig })) {
+    throw new RouteError(403, `${action}: the signature is not valid`);
+  }
+  if (Math.floor(config.now() / 1000) >= exp) {
+    const expired = new Date(exp * 1000).toISOString();
+    throw new RouteError(403, `${action}: the URL expired at ${expired}`);
+  }
+  return exp;
+}
+
+/**
+ * Reads a canonical non-negative decimal.
+ *
+ * @param value The text, e.g. a query value.
+ * @returns The number, or `undefined` unless it is a safe integer spelled
+ * without sign, leading zeros or other characters.
+ */
+export function decimal(value: string | null): number | undefined {
+  if (value === null || !DECIMAL.test(value)) return undefined;
+  const number = Number(value);
+  return Number.isSafeInteger(number) ? number : undefined;
+}
+
+/**
  * Signs an upload URL.
  *
  * @param signer The route's signer.
@@ -56,16 +127,14 @@ export async function signUploadUrl(
   base: string,
   grant: UploadGrant,
 ): Promise<string> {
-  const { kid, sig } = await signer.sign({ purpose: "upload", ...grant });
-  const query = new URLSearchParams({
-    name: grant.name,
-    size: String(grant.size),
-    type: grant.type,
-    exp: String(grant.exp),
-    kid,
-    sig,
-  });
-  return `${base}/files/${grant.id}?${query}`;
+  const { id, name, size, type, exp } = grant;
+  const query = await signedQuery(
+    signer,
+    ["upload", id, name, size, type, exp],
+    { name, size: String(size), type },
+    exp,
+  );
+  return `${base}/files/${id}?${query}`;
 }
 
 /**
@@ -81,9 +150,14 @@ export async function signDownloadUrl(
   base: string,
   grant: DownloadGrant,
 ): Promise<string> {
-  const { kid, sig } = await signer.sign({ purpose: "download", ...grant });
-  const query = new URLSearchParams({ exp: String(grant.exp), kid, sig });
-  return `${base}/files/${grant.id}/${encodeURIComponent(grant.name)}?${query}`;
+  const { id, name, exp } = grant;
+  const query = await signedQuery(
+    signer,
+    ["download", id, name, null, null, exp],
+    {},
+    exp,
+  );
+  return `${base}/files/${id}/${encodeURIComponent(name)}?${query}`;
 }
 
 /** The id, and the name of a download path, read from a file URL's path. */
@@ -140,12 +214,6 @@ export function isFilePath(href: string): boolean {
   }
 }
 
-function decimal(value: string | null): number | undefined {
-  if (value === null || !DECIMAL.test(value)) return undefined;
-  const number = Number(value);
-  return Number.isSafeInteger(number) ? number : undefined;
-}
-
 /**
  * Checks the path, signature and expiry of an upload or download URL.
  *
@@ -177,31 +245,21 @@ export async function verifyUrl(
   const query = new URL(href).searchParams;
   // An upload URL has no name segment, a download URL has one: a URL used
   // for the other purpose fails here.
-  const name = purpose === "upload"
-    ? (path.name === undefined ? query.get("name") : null)
-    : path.name ?? null;
-  const size = purpose === "upload" ? decimal(query.get("size")) : undefined;
-  const type = purpose === "upload"
-    ? query.get("type") ?? undefined
-    : undefined;
-  const exp = decimal(query.get("exp"));
-  const kid = query.get("kid");
-  const sig = query.get("sig");
-  if (
-    name === null || exp === undefined || kid === null || sig === null ||
-    (purpose === "upload" && (size === undefined || type === undefined))
-  ) {
+  if (purpose === "download") {
+    if (path.name === undefined) {
+      throw new RouteError(403, `${action}: the URL is not signed for this`);
+    }
+    const fields = ["download", path.id, path.name, null, null] as const;
+    const exp = await checkSignature(query, config, fields, action);
+    return { id: path.id, name: path.name, exp };
+  }
+  const name = path.name === undefined ? query.get("name") : null;
+  const size = decimal(query.get("size"));
+  const type = query.get("type");
+  if (name === null || size === undefined || type === null) {
     throw new RouteError(403, `${action}: the URL is not signed for this`);
   }
-  const fields = { purpose, id: path.id, name, size, type, exp };
-  if (!await (await config.signer).verify(fields, { kid, sig })) {
-    throw new RouteError(403, `${action}: the signature is not valid`);
-  }
-  if (Math.floor(config.now() / 1000) >= exp) {
-    const expired = new Date(exp * 1000).toISOString();
-    throw new RouteError(403, `${action}: the URL expired at ${expired}`);
-  }
-  return purpose === "upload"
-    ? { id: path.id, name, size: size!, type: type!, exp }
-    : { id: path.id, name, exp };
+  const fields = ["upload", path.id, name, size, type] as const;
+  const exp = await checkSignature(query, config, fields, action);
+  return { id: path.id, name, size, type, exp };
 }

@@ -17,21 +17,12 @@ const encoder = new TextEncoder();
 /** The shortest secret accepted, in UTF-8 bytes. */
 export const MIN_SECRET_BYTES = 32;
 
-/** The fields a signature covers, in this order. */
-export interface SignedFields {
-  /** `"upload"` for `PUT`, `"download"` for `GET` and `HEAD`. */
-  purpose: "upload" | "download";
-  /** The random file id. */
-  id: string;
-  /** The declared name. */
-  name: string;
-  /** The declared size in bytes; only upload URLs carry it. */
-  size?: number;
-  /** The declared media type; only upload URLs carry it. */
-  type?: string;
-  /** Expiry, in whole seconds since the epoch. */
-  exp: number;
-}
+/**
+ * What a signature covers: a list of values whose first is the URL's
+ * purpose (`"upload"`, `"download"`, …), so that no URL serves another
+ * purpose, and whose order and length each purpose fixes.
+ */
+export type SignedFields = readonly [string, ...(string | number | null)[]];
 
 /** A signature and the id of the key that made it. */
 export interface Signature {
@@ -146,16 +137,10 @@ export async function createSigner(secrets: string[]): Promise<Signer> {
   };
 }
 
-/** The bytes that get signed: a JSON array, so no field can bleed into the next. */
+/**
+ * The bytes that get signed: a JSON array, so no field can bleed into the
+ * next, with the format's version first and the key id last.
+ */
 function canonical(fields: SignedFields, kid: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(JSON.stringify([
-    "fileurls/1",
-    fields.purpose,
-    fields.id,
-    fields.name,
-    fields.size ?? null,
-    fields.type ?? null,
-    fields.exp,
-    kid,
-  ]));
+  return encoder.encode(JSON.stringify(["fileurls/1", ...fields, kid]));
 }

@@ -28,16 +28,18 @@ const ACTION = "Cannot create file URLs";
 /**
  * Hono's `bodyLimit`, answering 413 with the JSON envelope.
  *
+ * @param action What the request does, for the message.
+ * @param maxSize The largest body, in bytes.
  * @returns The middleware.
  */
-export function jsonBodyLimit(): MiddlewareHandler {
+export function jsonBodyLimit(
+  action: string,
+  maxSize: number = MAX_JSON_BYTES,
+): MiddlewareHandler {
   return bodyLimit({
-    maxSize: MAX_JSON_BYTES,
+    maxSize,
     onError: () => {
-      throw new RouteError(
-        413,
-        `${ACTION}: the body is over ${MAX_JSON_BYTES} bytes`,
-      );
+      throw new RouteError(413, `${action}: the body is over ${maxSize} bytes`);
     },
   });
 }
@@ -55,16 +57,7 @@ export async function createUrls(
   c: Context,
   config: Config,
 ): Promise<Response> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await c.req.text());
-  } catch {
-    throw new RouteError(400, `${ACTION}: the body is not valid JSON`);
-  }
-  const params = checkParams(body, config);
-  if (config.authorize !== undefined && !await config.authorize(c, params)) {
-    throw new RouteError(403, `${ACTION}: not allowed`);
-  }
+  const params = await readParams(c, config, ACTION, checkCreateParams);
 
   const nowSeconds = Math.floor(config.now() / 1000);
   const uploadExp = nowSeconds + config.uploadTtl;
@@ -78,29 +71,54 @@ export async function createUrls(
   });
 }
 
-/** Checks the body by the API's rules, then by the route's limits. */
-function checkParams(body: unknown, config: Config): CreateFileUrlsParams {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new RouteError(400, `${ACTION}: the body must be a JSON object`);
-  }
-  let params: CreateFileUrlsParams;
+/**
+ * Reads the JSON body of a request that describes a file, checks it by the
+ * API's rules (`check`), then by the route's own limits, then asks
+ * `authorize`.
+ *
+ * @param c The request's context.
+ * @param config The route's options.
+ * @param action What is being done, for messages.
+ * @param check The API's rules for this body.
+ * @returns The fields.
+ * @throws {RouteError} 400 for a malformed body, 413 above `maxSize`, 415
+ * outside `allowedTypes`, 403 when `authorize` says no.
+ */
+export async function readParams<
+  T extends Omit<CreateFileUrlsParams, "size"> & { size: number | null },
+>(
+  c: Context,
+  config: Config,
+  action: string,
+  check: (params: Record<string, unknown>, action: string) => T,
+): Promise<T> {
+  let body: unknown;
   try {
-    params = checkCreateParams(body as Record<string, unknown>, ACTION);
+    body = JSON.parse(await c.req.text());
+  } catch {
+    throw new RouteError(400, `${action}: the body is not valid JSON`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new RouteError(400, `${action}: the body must be a JSON object`);
+  }
+  let params: T;
+  try {
+    params = check(body as Record<string, unknown>, action);
   } catch (error) {
     throw new RouteError(400, (error as Error).message);
   }
   if (!config.resources.includes(params.resource)) {
     throw new RouteError(
       400,
-      `${ACTION}: resource ${JSON.stringify(params.resource)} is not one of ${
+      `${action}: resource ${JSON.stringify(params.resource)} is not one of ${
         config.resources.map((value) => JSON.stringify(value)).join(", ")
       }`,
     );
   }
-  if (params.size > config.maxSize) {
+  if (params.size !== null && params.size > config.maxSize) {
     throw new RouteError(
       413,
-      `${ACTION}: size ${params.size} is over the limit of ${config.maxSize} bytes`,
+      `${action}: size ${params.size} is over the limit of ${config.maxSize} bytes`,
     );
   }
   if (
@@ -109,8 +127,15 @@ function checkParams(body: unknown, config: Config): CreateFileUrlsParams {
   ) {
     throw new RouteError(
       415,
-      `${ACTION}: mime_type ${JSON.stringify(params.mime_type)} is not allowed`,
+      `${action}: mime_type ${JSON.stringify(params.mime_type)} is not allowed`,
     );
+  }
+  // An upload of unknown size is described by the most it may hold.
+  const described = { ...params, size: params.size ?? config.maxSize };
+  if (
+    config.authorize !== undefined && !await config.authorize(c, described)
+  ) {
+    throw new RouteError(403, `${action}: not allowed`);
   }
   return params;
 }

@@ -60,20 +60,37 @@ export {
 export { type FilesRouteContext, type FilesRouteOptions } from "./options.ts";
 export type {
   ApiErrorBody,
+  CompletedUpload,
+  CompleteUploadParams,
   CreateFileUrlsParams,
+  CreateUploadParams,
   FileResource,
   FileUrls,
+  MultipartUpload,
+  PartUrl,
+  PartUrls,
+  PartUrlsParams,
   UploadedFile,
+  UploadedPart,
+  UploadStatus,
 } from "../api.ts";
 export { memoryStorage } from "../storage/memory.ts";
 export { fsStorage, type FsStorageOptions } from "../storage/fs.ts";
 export {
   type ByteRange,
   type FileInfo,
+  type MultipartInfo,
+  type MultipartLimits,
+  type MultipartStore,
+  type PresignedMultipart,
   type PresignedStorage,
   type PresignedUrls,
   type PresignOptions,
+  type SignedRequest,
   type Storage,
   StorageConflictError,
+  type StorageMultipart,
+  StorageNotFoundError,
   type StoredFile,
+  type StoredPart,
 } from "../storage/mod.ts";

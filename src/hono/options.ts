@@ -8,7 +8,13 @@
 import type { Context } from "hono";
 import { type CreateFileUrlsParams, DEFAULT_RESOURCE } from "../api.ts";
 import { essence, isMediaType } from "../_media_type.ts";
-import type { PresignedStorage, Storage, StoredFile } from "../storage/mod.ts";
+import type {
+  PresignedMultipart,
+  PresignedStorage,
+  Storage,
+  StorageMultipart,
+  StoredFile,
+} from "../storage/mod.ts";
 import { digest } from "./_auth.ts";
 import { checkSecrets, createSigner, type Signer } from "./_signing.ts";
 
@@ -44,8 +50,10 @@ export interface FilesRouteOptions {
    */
   apiKeys?: string[];
   /**
-   * Decides who may create URLs, after the API key (if any) was accepted and
-   * the body validated. `false` answers 403. An error it throws answers 500.
+   * Decides who may create URLs or start a multipart upload, after the API
+   * key (if any) was accepted and the body validated. `false` answers 403.
+   * An error it throws answers 500. A multipart upload whose size is not
+   * known yet comes with `size` set to `maxSize`, the most it may hold.
    *
    * @default {undefined} no extra check
    */
@@ -101,6 +109,28 @@ export interface FilesRouteOptions {
    */
   downloadTtl?: number;
   /**
+   * The part size of a multipart upload whose client asks for none, in
+   * bytes. The route raises it where the file would need more parts than
+   * the storage takes (10,000 on S3).
+   *
+   * @default {8388608} 8 MiB
+   */
+  partSize?: number;
+  /**
+   * The smallest part size a client may ask for. Never below the storage's
+   * own minimum (5 MiB on S3).
+   *
+   * @default {5242880} 5 MiB
+   */
+  minPartSize?: number;
+  /**
+   * How long a multipart upload's `upload_url` works, in seconds: the time
+   * a client has to send every part, resume included.
+   *
+   * @default {86400}
+   */
+  multipartTtl?: number;
+  /**
    * Origins that browsers may call the API from: `"*"` for any, or exact
    * origins such as `"https://app.example.com"`. Preflights are answered and
    * answers carry `Access-Control-Allow-Origin`. Credentials are never
@@ -138,6 +168,11 @@ export interface Config {
   resources: string[];
   uploadTtl: number;
   downloadTtl: number;
+  partSize: number;
+  minPartSize: number;
+  multipartTtl: number;
+  /** The storage's multipart calls, if it has them. */
+  multipart?: StorageMultipart | PresignedMultipart;
   cors?: "*" | Set<string>;
   onUploaded?: FilesRouteOptions["onUploaded"];
   now: () => number;
@@ -288,6 +323,10 @@ export function configure(options: FilesRouteOptions): Config {
     resources,
     uploadTtl: positive(options.uploadTtl ?? 3600, "uploadTtl"),
     downloadTtl: positive(options.downloadTtl ?? 86400, "downloadTtl"),
+    partSize: positive(options.partSize ?? 8 * 1024 ** 2, "partSize"),
+    minPartSize: positive(options.minPartSize ?? 5 * 1024 ** 2, "minPartSize"),
+    multipartTtl: positive(options.multipartTtl ?? 86400, "multipartTtl"),
+    multipart: storage.multipart,
     cors,
     onUploaded: options.onUploaded,
     now: options.now ?? Date.now,

@@ -16,7 +16,10 @@ import { isFilePath } from "./_signed_url.ts";
 import { createUrls, jsonBodyLimit } from "./create_urls.ts";
 import { download } from "./download.ts";
 import { configure, type FilesRouteOptions } from "./options.ts";
+import { startUpload } from "./start_upload.ts";
 import { upload } from "./upload.ts";
+import { uploadPart } from "./upload_part.ts";
+import { uploadSession } from "./upload_session.ts";
 
 /** The validated body of `POST /files/urls`: the API's own params. */
 export type FileUrlsRequest = CreateFileUrlsParams;
@@ -48,7 +51,11 @@ export type FilesRouteApp = Hono;
  * - `PUT /files/{id}?name&size&type&exp&kid&sig` stores exactly `size` bytes
  *   and answers `201`;
  * - `GET`/`HEAD /files/{id}/{name}?exp&kid&sig` serves them, with ranges;
- * - `OPTIONS` on both answers CORS preflights when `cors` is set.
+ * - `POST /files/uploads` starts a multipart upload (where the storage
+ *   offers them) and answers its capability URL, `upload_url`, on which
+ *   `GET` lists the stored parts, `POST …/parts` signs part URLs, `POST
+ *   …/complete` makes the file, and `DELETE` aborts;
+ * - `OPTIONS` on all of them answers CORS preflights when `cors` is set.
  *
  * Errors are JSON `{"error": {"type", "message"}}`.
  *
@@ -95,6 +102,13 @@ export function filesRoute(options: FilesRouteOptions): FilesRouteApp {
   if (cors !== undefined) {
     app.use("*", corsHeaders(cors));
     app.options("/files/urls", (c) => preflight(c, cors, ["POST"]));
+    if (config.multipart !== undefined) {
+      app.options("/files/uploads", (c) => preflight(c, cors, ["POST"]));
+      app.options(
+        "/files/uploads/*",
+        (c) => preflight(c, cors, ["GET", "POST", "PUT", "DELETE"]),
+      );
+    }
     if (!config.presigned) {
       app.options(
         "/files/*",
@@ -106,8 +120,28 @@ export function filesRoute(options: FilesRouteOptions): FilesRouteApp {
   if (config.apiKeys) {
     app.post("/files/urls", apiKeyAuth(config.apiKeys, action));
   }
-  app.post("/files/urls", jsonBodyLimit(), (c) => createUrls(c, config));
+  app.post("/files/urls", jsonBodyLimit(action), (c) => createUrls(c, config));
   app.all("/files/urls", (c) => notAllowed(c, ["POST"]));
+
+  if (config.multipart !== undefined) {
+    const start = "Cannot start an upload";
+    if (config.apiKeys) {
+      app.post("/files/uploads", apiKeyAuth(config.apiKeys, start));
+    }
+    app.post(
+      "/files/uploads",
+      jsonBodyLimit(start),
+      (c) => startUpload(c, config),
+    );
+    app.all("/files/uploads", (c) => notAllowed(c, ["POST"]));
+    app.put("/files/uploads/:id/parts/:number", (c) => uploadPart(c, config));
+    // A completion lists up to 10,000 parts.
+    app.post(
+      "/files/uploads/*",
+      jsonBodyLimit("Cannot use the upload", 1024 ** 2),
+    );
+    app.all("/files/uploads/*", (c) => uploadSession(c, config));
+  }
   if (!config.presigned) {
     app.put("/files/*", (c) => upload(c, config));
     // Hono answers HEAD with the GET handler and drops the body.

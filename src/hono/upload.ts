@@ -69,13 +69,7 @@ export async function upload(c: Context, config: Config): Promise<Response> {
     }
     throw error;
   }
-  if (config.onUploaded !== undefined) {
-    try {
-      await config.onUploaded(file);
-    } catch (error) {
-      console.error(`fileurls: onUploaded failed for "${file.key}":`, error);
-    }
-  }
+  await notifyUploaded(config, file);
   const answer: UploadedFile = {
     id,
     name: file.name,
@@ -94,6 +88,33 @@ function checkHeaders(
   headers: Headers,
   size: number,
   type: string,
+  action: string,
+): void {
+  checkLength(headers, size, action);
+  const contentType = headers.get("content-type");
+  if (contentType === null || essence(contentType) !== essence(type)) {
+    throw new RouteError(
+      415,
+      `${action}: Content-Type ${
+        JSON.stringify(contentType ?? "")
+      } is not the declared ${JSON.stringify(type)}`,
+    );
+  }
+}
+
+/**
+ * Refuses a body that is chunked or of another length than `size`.
+ *
+ * @param headers The request's headers.
+ * @param size The exact size the body must have.
+ * @param action What is being done, for messages.
+ * @throws {RouteError} 411 without `Content-Length` or with
+ * `Transfer-Encoding`; 400 for a malformed or smaller length; 413 for a
+ * larger one.
+ */
+export function checkLength(
+  headers: Headers,
+  size: number,
   action: string,
 ): void {
   if (headers.has("transfer-encoding")) {
@@ -127,14 +148,24 @@ function checkHeaders(
       `${action}: Content-Length ${length} is more than the declared ${size} bytes`,
     );
   }
-  const contentType = headers.get("content-type");
-  if (contentType === null || essence(contentType) !== essence(type)) {
-    throw new RouteError(
-      415,
-      `${action}: Content-Type ${
-        JSON.stringify(contentType ?? "")
-      } is not the declared ${JSON.stringify(type)}`,
-    );
+}
+
+/**
+ * Calls `onUploaded` for a file just stored. An error it throws is logged,
+ * and the upload stands.
+ *
+ * @param config The route's options.
+ * @param file The stored file.
+ */
+export async function notifyUploaded(
+  config: Config,
+  file: StoredFile,
+): Promise<void> {
+  if (config.onUploaded === undefined) return;
+  try {
+    await config.onUploaded(file);
+  } catch (error) {
+    console.error(`fileurls: onUploaded failed for "${file.key}":`, error);
   }
 }
 
