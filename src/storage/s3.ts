@@ -3,9 +3,13 @@
  * the bytes go straight from the client to the bucket (AWS S3, Cloudflare R2,
  * MinIO, …) and back, through presigned URLs.
  *
- * This is the only module of fileurls that imports the SigV4 signer
- * (`aws4fetch`, built on Web Crypto), so it runs on Deno, Bun, Node and
- * workerd, and a program that does not use S3 does not load it.
+ * Large files go up in parts through S3's own multipart upload: the route
+ * starts, lists, completes and aborts it with signed requests of its own,
+ * and the client sends each part to a presigned URL.
+ *
+ * Only this module (with its private helpers) imports the SigV4 signer
+ * (`aws4fetch`, built on `fetch` and Web Crypto), so it runs on Deno, Bun,
+ * Node and workerd, and a program that does not use S3 does not load it.
  *
  * @example Serve the route with an R2 bucket
  * ```ts ignore
@@ -29,8 +33,6 @@
  * @module
  */
 
-import { AwsV4Signer } from "aws4fetch";
-import { contentDisposition, isInlineType } from "../_content_disposition.ts";
 import { randomId } from "../_encoding.ts";
 import type {
   FileInfo,
@@ -38,9 +40,33 @@ import type {
   PresignedUrls,
   PresignOptions,
 } from "./mod.ts";
+import { s3Multipart } from "./_s3_multipart.ts";
+import {
+  lifetime,
+  objectUrl,
+  presignGet,
+  presignUrl,
+  type S3Config,
+  sessionExpired,
+  signingTime,
+} from "./_s3_request.ts";
 
-/** The longest lifetime S3 allows for a presigned URL: 7 days, in seconds. */
-const MAX_EXPIRES_SECONDS = 604_800;
+// The storage contract the functions below answer with, so that this entry
+// point documents itself alone.
+export type {
+  FileInfo,
+  MultipartInfo,
+  MultipartLimits,
+  MultipartStore,
+  PresignedMultipart,
+  PresignedStorage,
+  PresignedUrls,
+  PresignOptions,
+  SignedRequest,
+  StoredFile,
+  StoredPart,
+} from "./mod.ts";
+
 /** The largest object S3 takes in one `PUT`: 5 GiB. */
 const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
@@ -115,11 +141,34 @@ export interface S3StorageOptions {
  * used again until it expires, and a second `PUT` with the same size and type
  * replaces the object: keep `uploadTtl` short where that matters.
  *
+ * Its `multipart` serves `POST /files/uploads` with S3's multipart upload
+ * (parts of 5 MiB to 5 GiB, at most 10,000), under `prefix` and the route's
+ * file id:
+ *
+ * - `CreateMultipartUpload` with the declared `Content-Type`, the checksum
+ *   algorithm SHA-256, and the original name, percent-encoded, as the
+ *   metadata `x-amz-meta-name`.
+ * - Each part URL is a presigned `UploadPart` whose signed headers are
+ *   `host`, `content-length` and `x-amz-checksum-sha256`: the bucket rejects
+ *   another size or checksum, and a body whose SHA-256 is not the declared
+ *   one. A browser needs the bucket's CORS rules to allow the
+ *   `x-amz-checksum-sha256` request header.
+ * - `CompleteMultipartUpload` names every part's ETag and SHA-256 and sends
+ *   `If-None-Match: *`, so that an existing object is never replaced (AWS S3
+ *   honours it; make sure an S3-compatible server does too).
+ * - Parts stay in the bucket, and are billed, until the upload is completed
+ *   or aborted: add a lifecycle rule that aborts incomplete multipart
+ *   uploads after a day or so.
+ *
+ * Every error answer of S3 becomes an `Error` naming the action, S3's status,
+ * code and message.
+ *
  * @param options The endpoint, bucket, credentials and key prefix.
  * @returns The storage, to pass as `filesRoute({ storage })`.
  * @throws {TypeError} If an option is missing or malformed. Its `presign()`
  * rejects with a `RangeError` for a size above 5 GiB, and with an `Error` once
- * `sessionExpiresAt` has passed.
+ * `sessionExpiresAt` has passed; its `multipart` calls reject with an `Error`
+ * for an error answer of S3.
  *
  * @example
  * ```ts
@@ -143,11 +192,11 @@ export interface S3StorageOptions {
  */
 export function s3Storage(options: S3StorageOptions): PresignedStorage {
   const config = validate(options);
-  const cache = new Map<string, ArrayBuffer>();
   return {
     presign(info: FileInfo, times: PresignOptions): Promise<PresignedUrls> {
-      return presign(config, cache, info, times);
+      return presign(config, info, times);
     },
+    multipart: s3Multipart(config),
   };
 }
 
@@ -233,18 +282,6 @@ export function s3StorageFromEnv(
   });
 }
 
-interface Config {
-  /** Origin and base path, without a trailing slash, bucket included. */
-  base: string;
-  /** `undefined` lets aws4fetch take it from the URL (AWS, R2), else us-east-1. */
-  region: string | undefined;
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string | undefined;
-  sessionExpiresAt: Date | undefined;
-  prefix: string;
-}
-
 function fail(detail: string): never {
   throw new TypeError(`Cannot create S3 storage: ${detail}`);
 }
@@ -256,7 +293,7 @@ function requireString(value: unknown, name: string): string {
   return value;
 }
 
-function validate(options: S3StorageOptions): Config {
+function validate(options: S3StorageOptions): S3Config {
   if (typeof options !== "object" || options === null) {
     fail("options must be an object");
   }
@@ -325,52 +362,12 @@ function validate(options: S3StorageOptions): Config {
     sessionToken,
     sessionExpiresAt,
     prefix,
+    cache: new Map(),
   };
 }
 
-/** Seconds from `signedAt` to `until`, clamped to what S3 and the session allow. */
-function lifetime(config: Config, signedAt: number, until: Date): number {
-  const wanted = Math.floor((until.getTime() - signedAt) / 1000);
-  let seconds = Math.min(Math.max(wanted, 1), MAX_EXPIRES_SECONDS);
-  if (config.sessionExpiresAt !== undefined) {
-    const left = Math.floor(
-      (config.sessionExpiresAt.getTime() - signedAt) / 1000,
-    );
-    seconds = Math.min(seconds, left);
-  }
-  return seconds;
-}
-
-async function sign(
-  config: Config,
-  cache: Map<string, ArrayBuffer>,
-  method: "GET" | "PUT",
-  url: URL,
-  datetime: string,
-  headers: Record<string, string>,
-): Promise<string> {
-  const signer = new AwsV4Signer({
-    method,
-    url: url.href,
-    headers,
-    accessKeyId: config.accessKeyId,
-    secretAccessKey: config.secretAccessKey,
-    sessionToken: config.sessionToken,
-    service: "s3",
-    region: config.region,
-    cache,
-    datetime,
-    signQuery: true,
-    // Sign Content-Length and Content-Type too, which aws4fetch skips by default.
-    allHeaders: true,
-  });
-  const signed = await signer.sign();
-  return signed.url.href;
-}
-
 async function presign(
-  config: Config,
-  cache: Map<string, ArrayBuffer>,
+  config: S3Config,
   info: FileInfo,
   times: PresignOptions,
 ): Promise<PresignedUrls> {
@@ -395,37 +392,21 @@ async function presign(
       `Cannot presign "${name}": type must be a non-empty ASCII string`,
     );
   }
-  // X-Amz-Date has whole seconds: sign at the start of the current second.
-  const signedAt = Math.floor(Date.now() / 1000) * 1000;
+  const { signedAt, datetime } = signingTime();
   const uploadSeconds = lifetime(config, signedAt, times.uploadExpiresAt);
   const downloadSeconds = lifetime(config, signedAt, times.downloadExpiresAt);
   if (uploadSeconds < 1 || downloadSeconds < 1) {
-    throw new Error(
-      `Cannot presign "${name}": the S3 session credentials expire at ${config.sessionExpiresAt?.toISOString()}`,
-    );
+    throw sessionExpired(config, `Cannot presign "${name}"`);
   }
-  const datetime = new Date(signedAt).toISOString().replace(
-    /[:-]|\.\d{3}/g,
-    "",
-  );
-  const objectUrl = `${config.base}/${config.prefix}${randomId()}`;
-
-  const upload = new URL(objectUrl);
+  const url = objectUrl(config, randomId());
+  const upload = new URL(url);
   upload.searchParams.set("X-Amz-Expires", String(uploadSeconds));
-  const download = new URL(objectUrl);
-  download.searchParams.set(
-    "response-content-disposition",
-    contentDisposition(name, isInlineType(type)),
-  );
-  download.searchParams.set("response-content-type", type);
-  download.searchParams.set("X-Amz-Expires", String(downloadSeconds));
-
   const [uploadUrl, downloadUrl] = await Promise.all([
-    sign(config, cache, "PUT", upload, datetime, {
+    presignUrl(config, "PUT", upload, datetime, {
       "content-length": String(size),
       "content-type": type,
     }),
-    sign(config, cache, "GET", download, datetime, {}),
+    presignGet(config, url, { name, type }, downloadSeconds, datetime),
   ]);
   return {
     upload_url: uploadUrl,
