@@ -56,6 +56,7 @@
  */
 export { Client } from "./src/client/client.ts";
 export { Files } from "./src/client/files.ts";
+export { uploadTo } from "./src/client/upload_to.ts";
 export {
   ApiError,
   type ApiErrorInit,
@@ -68,12 +69,23 @@ export type {
   FileContent,
   UploadOptions,
   UploadProgress,
+  UploadResult,
+  UploadToOptions,
 } from "./src/client/types.ts";
 export {
   type ApiErrorBody,
+  type CompletedUpload,
+  type CompleteUploadParams,
   type CreateFileUrlsParams,
+  type CreateUploadParams,
   DEFAULT_RESOURCE,
   type FileResource,
   type FileUrls,
+  type MultipartUpload,
+  type PartUrl,
+  type PartUrls,
+  type PartUrlsParams,
   type UploadedFile,
+  type UploadedPart,
+  type UploadStatus,
 } from "./src/api.ts";

@@ -18,6 +18,8 @@ export interface FakeApi extends Recorder {
   baseUrl: string;
   /** Requests to `POST /v1/files/urls`. */
   creates(): RecordedRequest[];
+  /** Requests to `POST /v1/files/uploads`, which this API does not offer. */
+  starts(): RecordedRequest[];
   /** Requests to upload URLs. */
   uploads(): RecordedRequest[];
 }
@@ -65,7 +67,14 @@ export async function startApi(
       return recorder.requests;
     },
     baseUrl: `${recorder.url}/v1`,
-    creates: () => recorder.requests.filter((r) => r.method === "POST"),
+    creates: () =>
+      recorder.requests.filter((r) =>
+        r.method === "POST" && r.target === "/v1/files/urls"
+      ),
+    starts: () =>
+      recorder.requests.filter((r) =>
+        r.method === "POST" && r.target === "/v1/files/uploads"
+      ),
     uploads: () => recorder.requests.filter((r) => r.method === "PUT"),
   };
 }

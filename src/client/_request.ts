@@ -19,6 +19,8 @@ export interface RequestContext {
   action: string;
   /** Aborts the request and any wait between attempts. */
   signal?: AbortSignal;
+  /** Called before an attempt is made again, with why the last one failed. */
+  onRetry?(attempt: number, reason: unknown): void;
 }
 
 /** The settings every request of one client shares. */
@@ -35,27 +37,16 @@ export class Transport {
    * Checks the options and fills in the defaults.
    *
    * @param options The client's options.
+   * @param needsApi `false` for a transport that only talks to URLs the API
+   * handed out, which needs no base URL.
    * @throws {TypeError} If there is no base URL, or an option is malformed.
    * @throws {RangeError} If `maxRetries` or `timeout` is out of range.
    */
-  constructor(options: ClientOptions) {
-    const baseUrl = options.baseUrl ?? env("FILEURLS_BASE_URL");
-    if (baseUrl === undefined || baseUrl === "") {
-      throw new TypeError(
-        "Cannot create a client: pass options.baseUrl or set FILEURLS_BASE_URL",
-      );
-    }
-    let url: URL;
-    try {
-      url = new URL(baseUrl);
-    } catch (cause) {
-      throw new TypeError(
-        `Cannot create a client: baseUrl is not a URL: ${String(baseUrl)}`,
-        { cause },
-      );
-    }
-    this.baseUrl = url.href.replace(/\/+$/, "");
-    this.#apiKey = options.apiKey ?? env("FILEURLS_API_KEY");
+  constructor(options: ClientOptions, needsApi = true) {
+    this.baseUrl = needsApi ? checkBaseUrl(options.baseUrl) : "";
+    this.#apiKey = needsApi
+      ? options.apiKey ?? env("FILEURLS_API_KEY")
+      : undefined;
     const fetcher = options.fetch;
     this.#fetch = fetcher ?? ((input, init) => globalThis.fetch(input, init));
     this.#maxRetries = count(options.maxRetries ?? 2, "maxRetries");
@@ -81,12 +72,67 @@ export class Transport {
     context: RequestContext,
   ): Promise<{ status: number; body: unknown }> {
     const headers = new Headers(this.#headers);
-    headers.set("content-type", "application/json");
-    headers.set("accept", "application/json");
     if (this.#apiKey) headers.set("authorization", `Bearer ${this.#apiKey}`);
-    const text = JSON.stringify(body);
-    return await this.send(
+    return await this.#json(
+      method,
       `${this.baseUrl}${path}`,
+      body,
+      headers,
+      context,
+    );
+  }
+
+  /**
+   * Sends JSON to a URL the API handed out (an upload's capability URL),
+   * without the API key or the client's headers, and reads the JSON answer.
+   *
+   * @param url The URL.
+   * @param body The JSON body.
+   * @param context The action, for messages, and the abort signal.
+   * @returns The parsed JSON answer.
+   */
+  async post(
+    url: string,
+    body: unknown,
+    context: RequestContext,
+  ): Promise<unknown> {
+    return (await this.#json("POST", url, body, new Headers(), context)).body;
+  }
+
+  /**
+   * Reads the JSON at a URL the API handed out, without the API key.
+   *
+   * @param url The URL.
+   * @param context The action, for messages, and the abort signal.
+   * @returns The parsed JSON answer.
+   */
+  async get(url: string, context: RequestContext): Promise<unknown> {
+    return (await this.#json("GET", url, undefined, new Headers(), context))
+      .body;
+  }
+
+  /**
+   * Sends `DELETE` to a URL the API handed out, without the API key.
+   *
+   * @param url The URL.
+   * @param context The action, for messages, and the abort signal.
+   */
+  async delete(url: string, context: RequestContext): Promise<void> {
+    await this.#json("DELETE", url, undefined, new Headers(), context);
+  }
+
+  async #json(
+    method: string,
+    url: string,
+    body: unknown,
+    headers: Headers,
+    context: RequestContext,
+  ): Promise<{ status: number; body: unknown }> {
+    headers.set("accept", "application/json");
+    if (body !== undefined) headers.set("content-type", "application/json");
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    return await this.send(
+      url,
       () => ({ method, headers, body: text }),
       async (response) => {
         const answer = await response.text();
@@ -102,30 +148,37 @@ export class Transport {
 
   /**
    * Sends a request, retrying on network errors, 408, 429 and 5xx, and reads
-   * the successful answer with `read` within the same timeout.
+   * the successful answer with `read`. The timeout counts silence: `touch`,
+   * which a body stream calls as it is read, starts it afresh, as does the
+   * answer's arrival.
    *
    * @param url The URL.
    * @param init Makes the request init afresh for every attempt, so that a
-   * body is sent whole again.
+   * body is sent whole again; gets `touch`.
    * @param read Reads a 2xx answer.
    * @param context The action, for messages, and the abort signal.
    * @returns What `read` returned.
    */
   async send<T>(
     url: string,
-    init: (attempt: number) => RequestInit,
+    init: (attempt: number, touch: () => void) => RequestInit,
     read: (response: Response) => Promise<T>,
     context: RequestContext,
   ): Promise<T> {
     const { signal, action } = context;
     const where = displayUrl(url);
+    let reason: unknown;
     for (let attempt = 0;; attempt++) {
       signal?.throwIfAborted();
+      if (attempt > 0) context.onRetry?.(attempt, reason);
       const timer = new AbortController();
-      const id = setTimeout(
-        () => timer.abort(new TimeoutError(action, this.#timeout, where)),
-        this.#timeout,
-      );
+      const expire = () =>
+        timer.abort(new TimeoutError(action, this.#timeout, where));
+      let id = setTimeout(expire, this.#timeout);
+      const touch = () => {
+        clearTimeout(id);
+        if (!timer.signal.aborted) id = setTimeout(expire, this.#timeout);
+      };
       const onAbort = () => timer.abort(signal?.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
       const retriesLeft = attempt < this.#maxRetries;
@@ -134,9 +187,10 @@ export class Transport {
         let response: Response;
         try {
           response = await this.#fetch(url, {
-            ...init(attempt),
+            ...init(attempt, touch),
             signal: timer.signal,
           });
+          touch();
         } catch (error) {
           if (timer.signal.aborted) throw timer.signal.reason;
           if (!retriesLeft) {
@@ -145,6 +199,7 @@ export class Transport {
               { cause: error, url: where },
             );
           }
+          reason = error;
           wait = backoff(attempt);
           continue;
         }
@@ -161,6 +216,7 @@ export class Transport {
           : undefined;
         if (delay !== undefined) {
           await response.body?.cancel().catch(() => {});
+          reason = `status ${response.status}`;
           wait = delay;
           continue;
         }
@@ -174,6 +230,25 @@ export class Transport {
       }
     }
   }
+}
+
+function checkBaseUrl(option: string | URL | undefined): string {
+  const baseUrl = option ?? env("FILEURLS_BASE_URL");
+  if (baseUrl === undefined || baseUrl === "") {
+    throw new TypeError(
+      "Cannot create a client: pass options.baseUrl or set FILEURLS_BASE_URL",
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch (cause) {
+    throw new TypeError(
+      `Cannot create a client: baseUrl is not a URL: ${String(baseUrl)}`,
+      { cause },
+    );
+  }
+  return url.href.replace(/\/+$/, "");
 }
 
 /** The transport of each client, for its resources to borrow. */

@@ -22,6 +22,12 @@
  */
 export class FileUrlsError extends Error {
   /**
+   * The capability URL of a multipart upload that failed midway: pass it as
+   * `resume` to send only the parts the API does not hold yet.
+   */
+  uploadUrl?: string;
+
+  /**
    * Creates the error.
    *
    * @param message What failed, naming the action.

@@ -6,20 +6,21 @@
 import {
   checkCreateParams,
   type CreateFileUrlsParams,
+  type CreateUploadParams,
   DEFAULT_RESOURCE,
   type FileResource,
   type FileUrls,
+  type MultipartUpload,
 } from "../api.ts";
-import { runtime } from "../_runtime.ts";
 import type { Client } from "./client.ts";
-import { FileUrlsError } from "./errors.ts";
-import { toPayload } from "./_content.ts";
+import { ApiError, FileUrlsError } from "./errors.ts";
 import { type Transport, transportOf } from "./_request.ts";
+import { uploadFile } from "./_upload.ts";
 import type {
   ClientOptions,
   FileContent,
   UploadOptions,
-  UploadProgress,
+  UploadResult,
 } from "./types.ts";
 
 /**
@@ -92,23 +93,33 @@ export class Files {
   }
 
   /**
-   * Uploads a file: works out its name, exact size and media type, asks for
-   * URLs, then sends the bytes with `PUT` and an exact `Content-Length` (never
-   * chunked) and returns where the file can be downloaded.
+   * Uploads a file: works out its name, exact size and media type, sends the
+   * bytes with an exact `Content-Length` (never chunked), and returns where
+   * the file can be downloaded.
    *
-   * A `ReadableStream` or async iterable is read into a Blob first, since its
-   * size must be known before anything is sent.
+   * A file no larger than `partSize` (8 MiB) goes as one `PUT` to the URLs of
+   * {@linkcode Files.createUrls}. A larger one goes as a multipart upload
+   * (`POST {baseUrl}/files/uploads`): parts read one at a time, each sent
+   * with its SHA-256, `concurrency` at once, a failed part retried alone,
+   * the whole checked at the end; memory stays near
+   * `partSize * (concurrency + 1)`. An API without multipart uploads gets
+   * the single `PUT`. A stream or async iterable is read one part at a time:
+   * if it ends within the first part, it goes as one `PUT`.
    *
-   * @param file The contents: a Blob or File, bytes, a stream, an async
-   * iterable, or a file path (`string` or `file:` URL).
+   * @param file The contents: a Blob or File (`Bun.file()` included), bytes,
+   * a stream, an async iterable, a file path (`string` or `file:` URL), or a
+   * Node `fs.ReadStream`.
    * @param resource What the file is for; the API decides which it accepts.
-   * @param options Name, media type, abort signal and progress callback.
+   * @param options Name, media type, abort signal, progress, part size,
+   * concurrency, and an upload to resume.
    * @returns The download URL.
    * @throws {TypeError} If no name can be found, or an argument is malformed
    * (no request is made).
+   * @throws {RangeError} If `partSize` or `concurrency` is not a positive
+   * whole number.
    * @throws {ApiError} If a server answers with a status outside 2xx.
    * @throws {ConnectionError} If a server cannot be reached.
-   * @throws {TimeoutError} If a request takes longer than `timeout`.
+   * @throws {TimeoutError} If a request goes silent for longer than `timeout`.
    *
    * @example
    * ```ts ignore
@@ -126,6 +137,37 @@ export class Files {
     resource: FileResource = DEFAULT_RESOURCE,
     options: UploadOptions = {},
   ): Promise<string> {
+    return (await this.uploadFile(file, resource, options)).downloadUrl;
+  }
+
+  /**
+   * Uploads a file as {@linkcode Files.upload} does, and tells more of the
+   * result: the file id, size and type, and for a multipart upload the
+   * SHA-256 of its parts, which the client checked against its own.
+   *
+   * @param file The contents, as for {@linkcode Files.upload}.
+   * @param resource What the file is for.
+   * @param options As for {@linkcode Files.upload}.
+   * @returns The uploaded file.
+   * @throws {TypeError} If no name can be found, or an argument is malformed.
+   * @throws {RangeError} If `partSize` or `concurrency` is out of range.
+   * @throws {FileUrlsError} If a request fails (`ApiError`,
+   * `ConnectionError`, `TimeoutError`), or the API's checksum of the file is
+   * not the client's; its `uploadUrl` resumes a multipart upload.
+   *
+   * @example
+   * ```ts ignore
+   * import { Client } from "@fileurls/fileurls";
+   * const client = new Client({ baseUrl: "https://api.example.com/v1" });
+   * const file = await client.files.uploadFile("./weights.safetensors");
+   * console.log(file.downloadUrl, file.size, file.sha256);
+   * ```
+   */
+  async uploadFile(
+    file: FileContent,
+    resource: FileResource = DEFAULT_RESOURCE,
+    options: UploadOptions = {},
+  ): Promise<UploadResult> {
     if (typeof resource !== "string" || resource === "") {
       throw new TypeError(
         `Cannot upload: resource must be a non-empty string, got ${
@@ -133,33 +175,46 @@ export class Files {
         }`,
       );
     }
-    const payload = await toPayload(file, options);
-    const action = `Cannot upload ${JSON.stringify(payload.name)}`;
-    const params = checkCreateParams({
-      name: payload.name,
-      size: payload.size,
+    return await uploadFile(this.#transport, file, {
       resource,
-      mime_type: payload.type,
-    }, action);
-    const { signal, onProgress } = options;
-    const urls = await this.#createUrls(params, action, signal);
-    const total = payload.size;
-    onProgress?.({ loaded: 0, total });
-    await this.#transport.send(
-      urls.upload_url,
-      () => ({
-        method: "PUT",
-        headers: {
-          "content-type": payload.type,
-          "content-length": String(total),
-        },
-        ...uploadBody(payload.data, total, onProgress),
-      }),
-      (response) => response.body?.cancel() ?? Promise.resolve(),
-      { action, signal },
-    );
-    onProgress?.({ loaded: total, total });
-    return urls.download_url;
+      single: (params, action) =>
+        this.#createUrls(params, action, options.signal),
+      multipart: (params, action) =>
+        this.#startUpload(params, action, options.signal),
+    }, options);
+  }
+
+  async #startUpload(
+    params: CreateUploadParams,
+    action: string,
+    signal: AbortSignal | undefined,
+  ): Promise<MultipartUpload | undefined> {
+    let answer: { status: number; body: unknown };
+    try {
+      answer = await this.#transport.json("POST", "/files/uploads", params, {
+        action,
+        signal,
+      });
+    } catch (error) {
+      // An API without multipart uploads.
+      if (
+        error instanceof ApiError &&
+        (error.status === 404 || error.status === 405)
+      ) {
+        return undefined;
+      }
+      throw error;
+    }
+    const upload = answer.body as MultipartUpload | undefined;
+    if (
+      typeof upload?.upload_url !== "string" ||
+      typeof upload.part_size !== "number" || upload.part_size < 1
+    ) {
+      throw new FileUrlsError(
+        `${action}: server answered ${answer.status} without upload_url and part_size`,
+      );
+    }
+    return upload;
   }
 
   async #createUrls(
@@ -185,34 +240,4 @@ export class Files {
     }
     return urls;
   }
-}
-
-/**
- * The body of one upload attempt. Bun and Node send a stream with a hand-set
- * `Content-Length` as exactly that many bytes, so there the bytes are streamed
- * to report progress. Elsewhere (Deno, workerd, browsers) a stream would go
- * chunked, so the Blob or bytes go as they are, which every `fetch` sends with
- * an exact length. Zero bytes go as an empty array: an empty Blob goes chunked
- * on Deno.
- */
-function uploadBody(
-  data: Blob | Uint8Array,
-  total: number,
-  onProgress: ((progress: UploadProgress) => void) | undefined,
-): { body: BodyInit; duplex?: "half" } {
-  if (total === 0) return { body: new Uint8Array(0) };
-  const where = runtime();
-  if (!onProgress || (where !== "bun" && where !== "node")) {
-    return { body: data as BodyInit };
-  }
-  const source = data instanceof Blob ? data : new Blob([data as BlobPart]);
-  let loaded = 0;
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      controller.enqueue(chunk);
-      loaded += chunk.byteLength;
-      if (loaded < total) onProgress({ loaded, total });
-    },
-  });
-  return { body: source.stream().pipeThrough(counter), duplex: "half" };
 }

@@ -36,7 +36,10 @@ export interface ClientOptions {
    */
   maxRetries?: number;
   /**
-   * Milliseconds each request may take, body included.
+   * Milliseconds a request may go without a byte moving: without an answer,
+   * or, where the runtime streams a body (Bun, Node), without a byte of the
+   * body being taken. Elsewhere a body (a part, in a multipart upload) must
+   * go within it.
    *
    * @default {60000}
    */
@@ -70,10 +73,50 @@ export type FileContent =
 
 /** How far an upload has come. */
 export interface UploadProgress {
-  /** Bytes sent so far. */
+  /**
+   * Bytes done: in a multipart upload, the bytes of the parts the API has
+   * acknowledged; in a single `PUT`, the bytes sent (Bun, Node) or, where the
+   * runtime cannot tell, 0 then all. It never goes back, but for an event
+   * with `retry`, after which a single `PUT` starts again from 0.
+   */
   loaded: number;
-  /** The file's exact size in bytes. */
-  total: number;
+  /** The file's exact size, or `undefined` while a stream's is not known. */
+  total: number | undefined;
+  /**
+   * The multipart upload's capability URL, once it started: pass it as
+   * `resume` to finish the upload after a failure or in another process.
+   */
+  uploadUrl?: string;
+  /** The file id of a multipart upload, once it started. */
+  id?: string;
+  /** Set on the event that tells why a single `PUT` starts again. */
+  retry?: {
+    /** The attempt about to start, from 1. */
+    attempt: number;
+    /** Why the last attempt failed. */
+    reason: string;
+  };
+}
+
+/** What {@linkcode Files.uploadFile} and {@linkcode uploadTo} resolve with. */
+export interface UploadResult {
+  /** Where the file can be downloaded. */
+  downloadUrl: string;
+  /** The file id, where the API told it. */
+  id?: string;
+  /** The file name. */
+  name: string;
+  /** The exact size in bytes. */
+  size: number;
+  /** The media type the file was declared and sent with. */
+  mimeType: string;
+  /**
+   * For a multipart upload: S3's composite SHA-256 of the parts
+   * (`base64-N`), which the client checked against its own.
+   */
+  sha256?: string;
+  /** Whether the file went in parts. */
+  multipart: boolean;
 }
 
 /** Options of {@linkcode Files.upload}. */
@@ -97,10 +140,57 @@ export interface UploadOptions {
    */
   signal?: AbortSignal;
   /**
-   * Called with the bytes sent so far: at the start, at the end, and in
-   * between where the runtime can stream a body of exact length (Bun, Node).
+   * Called with how far the upload has come: at the start, after every part
+   * of a multipart upload, at the end, and in between where the runtime can
+   * stream a body of exact length (Bun, Node). Never after the upload settled.
    *
    * @default {undefined}
    */
   onProgress?: (progress: UploadProgress) => void;
+  /**
+   * Files larger than this go as a multipart upload, in parts of this size
+   * (the API may choose a larger one), where the API offers multipart;
+   * others go as one `PUT`. Memory holds about `partSize * (concurrency + 1)`
+   * bytes, whatever the file's size.
+   *
+   * @default {8388608} 8 MiB
+   */
+  partSize?: number;
+  /**
+   * How many parts are sent at once.
+   *
+   * @default {4}
+   */
+  concurrency?: number;
+  /**
+   * The capability URL of a multipart upload that was started before (as
+   * `onProgress` and a failed upload's error tell it): the parts the API
+   * holds are checked against the file and skipped, and only the rest is
+   * sent.
+   *
+   * @default {undefined}
+   */
+  resume?: string;
+}
+
+/** Options of {@linkcode uploadTo}: an upload's options and the transport's. */
+export interface UploadToOptions extends UploadOptions {
+  /**
+   * The `fetch` to send every request with.
+   *
+   * @default {globalThis.fetch}
+   */
+  fetch?: ClientOptions["fetch"];
+  /**
+   * How often to retry a request after a network error, 408, 429 or 5xx.
+   *
+   * @default {2}
+   */
+  maxRetries?: number;
+  /**
+   * Milliseconds a request may go without a byte moving.
+   *
+   * @default {60000}
+   */
+  timeout?: number;
 }

@@ -36,6 +36,7 @@ export interface Workerd {
    * @param kind `blob`, `file`, `bytes`, `buffer`, `stream`, `iterable`, `path`.
    * @param bytes The contents (for `path`: the path).
    * @param name The file name.
+   * @param partSize Files larger than this go in parts of this size.
    */
   upload(
     worker: ClientWorker,
@@ -43,6 +44,7 @@ export interface Workerd {
     kind: string,
     bytes: Uint8Array,
     name: string,
+    partSize?: number,
   ): Promise<WorkerUpload>;
   /** Stops workerd. */
   close(): Promise<void>;
@@ -105,11 +107,12 @@ export async function startWorkerd(): Promise<Workerd> {
   const ready = await mf.ready;
   return {
     routeUrl: ready.origin,
-    async upload(worker, baseUrl, kind, bytes, name) {
+    async upload(worker, baseUrl, kind, bytes, name, partSize) {
       const fetcher = await mf.getWorker(worker) as unknown as {
         fetch(url: string, init: RequestInit): Promise<Response>;
       };
       const query = new URLSearchParams({ base: baseUrl, kind, name });
+      if (partSize !== undefined) query.set("part_size", String(partSize));
       const response = await fetcher.fetch(
         `http://worker.test/upload?${query}`,
         { method: "POST", body: bytes as BodyInit },

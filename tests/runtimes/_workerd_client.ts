@@ -1,9 +1,10 @@
 /**
  * A worker that uploads with the client, for the workerd tests.
  *
- * `POST /upload?base=URL&kind=KIND&name=NAME` with the file's bytes as the
- * body uploads them, as a KIND of {@linkcode FileContent}, to the API at
- * `base` and answers `{"url", "progress"}`, or `{"error": {"name",
+ * `POST /upload?base=URL&kind=KIND&name=NAME[&part_size=N]` with the file's
+ * bytes as the body uploads them, as a KIND of {@linkcode FileContent}, to the
+ * API at `base` (in parts of N bytes if it is larger) and answers
+ * `{"url", "progress"}`, or `{"error": {"name",
  * "message"}}` with status 500. KIND is `blob`, `file`, `bytes`, `buffer`,
  * `stream`, `iterable` or `path` (the body is then the path).
  *
@@ -49,6 +50,7 @@ async function upload(request: Request): Promise<Response> {
   const query = new URL(request.url).searchParams;
   const kind = query.get("kind") ?? "";
   const name = query.get("name") ?? "";
+  const partSize = query.get("part_size");
   const bytes = new Uint8Array(await request.arrayBuffer());
   const progress: UploadProgress[] = [];
   try {
@@ -62,6 +64,7 @@ async function upload(request: Request): Promise<Response> {
       "prediction",
       {
         ...(kind === "file" || kind === "path" ? {} : { name }),
+        ...(partSize === null ? {} : { partSize: Number(partSize) }),
         onProgress: (p) => progress.push(p),
       },
     );

@@ -1,7 +1,7 @@
 /**
  * A worker serving the files route at `/v1` with `memoryStorage()`, for the
- * workerd tests. Accepts the API key `workerd-api-key` and browser uploads
- * from any origin.
+ * workerd tests. Accepts the API key `workerd-api-key`, and parts of any
+ * size.
  *
  * @module
  */
@@ -14,6 +14,8 @@ const app = new Hono().route(
     storage: memoryStorage(),
     secret: "workerd-secret-0123456789abcdef-0123456789",
     apiKeys: ["workerd-api-key"],
+    // Small parts, so that uploads in parts stay small in the tests.
+    minPartSize: 1,
   }),
 );
 

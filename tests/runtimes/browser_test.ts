@@ -12,6 +12,7 @@ import {
   launchChromium,
 } from "./_browser.ts";
 import { serveApp, type Served } from "../_serve.ts";
+import { type RouteApi, startRouteApi } from "../_route_api.ts";
 import { bytes } from "../_data.ts";
 
 const API_KEY = "browser-api-key";
@@ -106,6 +107,64 @@ async function assertRoundTrip(
   assert.equal(download.status, 200);
   assert.equal(download.headers.get("content-type"), type);
   assert.deepEqual(new Uint8Array(await download.arrayBuffer()), data);
+}
+
+/** The kinds of input a page has. */
+const PAGE_KINDS = ["file", "blob", "bytes", "buffer", "stream"] as const;
+
+/**
+ * Uploads from the page: to the API at `target` with the API key, or, with
+ * `uploadTo()` and no key, to the upload `target` a backend started.
+ */
+function sendFromPage(
+  browser: Browser,
+  options: {
+    target: string | Record<string, unknown>;
+    kind: (typeof PAGE_KINDS)[number];
+    data: Uint8Array;
+    name?: string;
+    partSize?: number;
+  },
+): Promise<PageUpload> {
+  return browser.page.evaluate(
+    async ({ target, kind, data, name, partSize, apiKey }) => {
+      const { Client, uploadTo } = await import("/client.js");
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const content = kind === "file"
+        ? new File([bytes], name)
+        : kind === "blob"
+        ? new Blob([bytes])
+        : kind === "bytes"
+        ? bytes
+        : kind === "buffer"
+        ? bytes.buffer
+        : new Blob([bytes]).stream();
+      const progress: unknown[] = [];
+      const options = {
+        name,
+        ...(partSize ? { partSize } : {}),
+        onProgress: (p: unknown) => progress.push(p),
+      };
+      try {
+        const result = typeof target === "string"
+          ? await new Client({ baseUrl: target, apiKey, maxRetries: 0 }).files
+            .uploadFile(content, "prediction", options)
+          : await uploadTo(target, content, options);
+        return { url: result.downloadUrl, progress };
+      } catch (error) {
+        const { name, message } = error as Error;
+        return { error: { name, message } };
+      }
+    },
+    {
+      target: options.target,
+      kind: options.kind,
+      data: base64(options.data),
+      name: options.name ?? `${options.kind}.bin`,
+      partSize: options.partSize ?? 0,
+      apiKey: API_KEY,
+    },
+  ) as Promise<PageUpload>;
 }
 
 const chromium = findChromium();
@@ -206,6 +265,96 @@ describe("the client in Chromium", { skip }, () => {
       assert.equal(answer.error?.name, "ConnectionError");
       assert.match(answer.error!.message, /^Cannot upload "page\.csv"/);
       assert.deepEqual(closedApp.methods, ["OPTIONS"]);
+    });
+  });
+
+  describe("on the wire, single and in parts", () => {
+    const PART = 64 * 1024;
+    let api: RouteApi;
+    before(async () => {
+      // maxSize small enough that a stream's parts stay PART bytes.
+      api = await startRouteApi({
+        cors: "*",
+        apiKeys: [API_KEY],
+        maxSize: PART * 10_000,
+      });
+    });
+    after(async () => {
+      await api?.close();
+    });
+
+    test("every input kind a page has goes with exact lengths, never chunked, and downloads the same", async () => {
+      for (const kind of PAGE_KINDS) {
+        for (const [size, parts] of [[0, 0], [PART, 0], [PART * 2 + 5, 3]]) {
+          const data = bytes(size, size + 3);
+          const before = api.requests.length;
+          const answer = await sendFromPage(browser, {
+            target: `${api.baseUrl}`,
+            kind,
+            data,
+            partSize: PART,
+          });
+          const what = `${kind} of ${size} bytes`;
+          assert.equal(answer.error, undefined, JSON.stringify(answer.error));
+          const sent = api.requests.slice(before).filter((r) =>
+            r.method === "PUT"
+          );
+          assert.equal(sent.length, parts || 1, what);
+          for (const put of sent) {
+            assert.equal(put.chunked, false, what);
+            assert.equal(put.headers["transfer-encoding"], undefined, what);
+            assert.equal(
+              put.headers["content-length"],
+              String(put.body.byteLength),
+              what,
+            );
+          }
+          const got = await api.app.request(answer.url!);
+          assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data, what);
+          // Real progress: one event per part the API acknowledged.
+          if (parts) {
+            const between = new Set(
+              answer.progress!.map((p) => p.loaded).filter((n) =>
+                n > 0 && n < size
+              ),
+            );
+            assert.equal(between.size, parts - 1, what);
+          }
+        }
+      }
+    });
+
+    test("a page with no API key finishes an upload started by a backend, from its capability URL", async () => {
+      const res = await fetch(`${api.baseUrl}/files/uploads`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${API_KEY}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          name: "video.mp4",
+          size: PART * 3,
+          resource: "prediction",
+          mime_type: "video/mp4",
+          part_size: PART,
+        }),
+      });
+      assert.equal(res.status, 201);
+      const upload = await res.json();
+      const before = api.requests.length;
+      const data = bytes(PART * 3, 21);
+      const answer = await sendFromPage(browser, {
+        target: upload,
+        kind: "file",
+        data,
+        name: "video.mp4",
+      });
+      assert.equal(answer.error, undefined, JSON.stringify(answer.error));
+      const sent = api.requests.slice(before);
+      assert.ok(sent.some((r) => r.target.includes("/complete?")));
+      assert.ok(sent.every((r) => r.headers.authorization === undefined));
+      const got = await api.app.request(answer.url!);
+      assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
     });
   });
 

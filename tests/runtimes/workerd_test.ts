@@ -12,6 +12,7 @@ import {
   WORKERD_API_KEY,
 } from "./_workerd.ts";
 import { bytes } from "../_data.ts";
+import { type RouteApi, startRouteApi } from "../_route_api.ts";
 
 // miniflare runs on Deno, Bun and Node 22 or later.
 const nodeMajor = Number(process.versions.node.split(".")[0]);
@@ -21,6 +22,8 @@ const skip = !("Deno" in globalThis) && !("Bun" in globalThis) &&
   : false;
 
 const KINDS = ["blob", "file", "bytes", "buffer", "stream", "iterable"];
+/** A part size small enough for files of a few parts. */
+const PART = 64 * 1024;
 const WORKERS: ClientWorker[] = ["client", "client-node"];
 
 let workerd: Workerd;
@@ -37,13 +40,31 @@ async function roundTrip(
   baseUrl: string,
   kind: string,
   data: Uint8Array,
+  partSize?: number,
 ): Promise<void> {
   const name = `${kind}-${data.length}.bin`;
-  const answer = await workerd.upload(worker, baseUrl, kind, data, name);
+  const answer = await workerd.upload(
+    worker,
+    baseUrl,
+    kind,
+    data,
+    name,
+    partSize,
+  );
   assert.equal(answer.status, 200, JSON.stringify(answer.error));
   const total = data.length;
-  assert.deepEqual(answer.progress?.at(0), { loaded: 0, total });
-  assert.deepEqual(answer.progress?.at(-1), { loaded: total, total });
+  const counts = (p?: { loaded: number; total?: number }) => [
+    p?.loaded,
+    p?.total,
+  ];
+  const stream = kind === "stream" || kind === "iterable";
+  const inParts = partSize !== undefined && total > partSize;
+  // A stream's size is unknown until its end, when it goes in parts.
+  assert.deepEqual(counts(answer.progress?.at(0)), [
+    0,
+    stream && inParts ? undefined : total,
+  ]);
+  assert.deepEqual(counts(answer.progress?.at(-1)), [total, total]);
   const download = await fetch(answer.url!);
   assert.equal(download.status, 200);
   assert.equal(
@@ -61,6 +82,21 @@ describe("the client in workerd", { skip }, () => {
         for (const size of [0, 1, 150_000]) {
           await roundTrip(worker, `${workerd.routeUrl}/v1`, kind, bytes(size));
         }
+      }
+    });
+  }
+
+  for (const worker of WORKERS) {
+    const flags = worker === "client" ? "" : " with nodejs_compat";
+    test(`uploads every kind of content in parts to the route in workerd${flags}, and the downloads match`, async () => {
+      for (const kind of KINDS) {
+        await roundTrip(
+          worker,
+          `${workerd.routeUrl}/v1`,
+          kind,
+          bytes(PART * 3 + 1, 5),
+          PART,
+        );
       }
     });
   }
@@ -90,6 +126,55 @@ describe("the client in workerd", { skip }, () => {
           for (const size of [0, 70_000]) {
             await roundTrip(worker, `${served.url}/v1`, kind, bytes(size, 3));
           }
+        }
+      });
+    }
+  });
+
+  describe("on the wire, in parts", () => {
+    let api: RouteApi;
+    before(async () => {
+      // maxSize small enough that a stream's parts stay PART bytes.
+      api = await startRouteApi({
+        maxSize: PART * 10_000,
+        apiKeys: [WORKERD_API_KEY],
+      });
+    });
+    after(async () => {
+      await api?.close();
+    });
+
+    for (const worker of WORKERS) {
+      const flags = worker === "client" ? "" : " with nodejs_compat";
+      test(`sends every part with an exact Content-Length and never Transfer-Encoding${flags}`, async () => {
+        for (const kind of KINDS) {
+          const data = bytes(PART * 2 + 7, 9);
+          const before = api.parts().length;
+          const answer = await workerd.upload(
+            worker,
+            api.baseUrl,
+            kind,
+            data,
+            `${kind}.bin`,
+            PART,
+          );
+          assert.equal(answer.status, 200, JSON.stringify(answer.error));
+          const parts = api.parts().slice(before);
+          assert.deepEqual(
+            parts.map((p) => p.body.byteLength).sort((a, b) => a - b),
+            [7, PART, PART],
+            kind,
+          );
+          for (const part of parts) {
+            assert.equal(part.chunked, false, kind);
+            assert.equal(
+              part.headers["content-length"],
+              String(part.body.byteLength),
+            );
+            assert.equal(part.headers["transfer-encoding"], undefined);
+          }
+          const got = await api.app.request(answer.url!);
+          assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
         }
       });
     }

@@ -1,0 +1,277 @@
+/**
+ * Sends a file to a multipart upload: parts read one at a time from the
+ * source, hashed with SHA-256, signed, and sent `concurrency` at a time with
+ * an exact `Content-Length` each; parts the API already holds (on resume)
+ * are checked and skipped; then the upload is completed and the API's
+ * checksum of the whole file is checked against the client's own.
+ *
+ * Memory holds at most `concurrency + 1` parts, whatever the file's size.
+ *
+ * @module
+ */
+import type {
+  CompletedUpload,
+  PartUrls,
+  UploadedPart,
+  UploadStatus,
+} from "../api.ts";
+import { runtime } from "../_runtime.ts";
+import { compositeSha256, sha256Base64 } from "../_sha256.ts";
+import { ApiError, FileUrlsError } from "./errors.ts";
+import type { Transport } from "./_request.ts";
+import type { Source } from "./_source.ts";
+
+/** What a multipart send needs besides the source. */
+export interface MultipartSend {
+  /** The upload's capability URL. */
+  uploadUrl: string;
+  /** The part size the API chose. */
+  partSize: number;
+  /** Parts the API holds already, by number. */
+  stored: Map<number, UploadedPart>;
+  /** Parts sent at once. */
+  concurrency: number;
+  /** What is being done, for messages: `Cannot upload "a.bin"`. */
+  action: string;
+  /** Aborts every request. */
+  signal?: AbortSignal;
+  /** Called with the bytes the API has acknowledged so far. */
+  onAcknowledged(loaded: number): void;
+}
+
+/** Bytes per chunk of a part body sent as a stream. */
+const STREAM_CHUNK = 256 * 1024;
+
+/**
+ * Sends every part that the API does not hold yet, then completes.
+ *
+ * @param transport The client's transport.
+ * @param source The file.
+ * @param send The upload and how to send to it.
+ * @returns The completed upload, its checksum checked.
+ * @throws {FileUrlsError} If a request fails, or the API's checksum of the
+ * file differs from the parts the client sent.
+ */
+export async function sendParts(
+  transport: Transport,
+  source: Source,
+  send: MultipartSend,
+): Promise<CompletedUpload> {
+  const { partSize, stored, action } = send;
+  const stop = new AbortController();
+  const signal = send.signal
+    ? AbortSignal.any([send.signal, stop.signal])
+    : stop.signal;
+  const digests: string[] = [];
+  let acknowledged = 0;
+  let nextNumber = 1;
+  let ended = false;
+  // One-way sources are read in order, one part at a time.
+  let reading: Promise<unknown> = Promise.resolve();
+
+  async function take(): Promise<[number, Uint8Array] | undefined> {
+    if (source.readAt) {
+      const number = nextNumber++;
+      const offset = (number - 1) * partSize;
+      if (offset >= source.size!) return undefined;
+      const length = Math.min(partSize, source.size! - offset);
+      return [number, await source.readAt(offset, length)];
+    }
+    const turn = reading.then(async () => {
+      if (ended) return undefined;
+      const bytes = await source.next!(partSize);
+      if (bytes.byteLength < partSize) ended = true;
+      if (bytes.byteLength === 0) return undefined;
+      return [nextNumber++, bytes] as [number, Uint8Array];
+    });
+    reading = turn.catch(() => {});
+    return await turn;
+  }
+
+  async function worker(): Promise<void> {
+    while (!signal.aborted) {
+      const next = await take();
+      if (next === undefined) return;
+      const [number, bytes] = next;
+      const sha256 = await sha256Base64(bytes as Uint8Array<ArrayBuffer>);
+      digests[number - 1] = sha256;
+      const held = stored.get(number);
+      if (held?.sha256 !== sha256 || held.size !== bytes.byteLength) {
+        const part = { number, size: bytes.byteLength, sha256 };
+        await sendPart(transport, send, part, bytes, signal);
+      }
+      acknowledged += bytes.byteLength;
+      send.onAcknowledged(acknowledged);
+    }
+  }
+
+  const workers = Array.from(
+    { length: send.concurrency },
+    () =>
+      worker().catch((error) => {
+        stop.abort(error);
+        throw error;
+      }),
+  );
+  const results = await Promise.allSettled(workers);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) {
+    throw send.signal?.aborted
+      ? send.signal.reason
+      : (failed as PromiseRejectedResult).reason;
+  }
+  send.signal?.throwIfAborted();
+
+  const parts = digests.map((sha256, i) => ({ number: i + 1, sha256 }));
+  const completed = await complete(transport, send, parts);
+  const expected = await compositeSha256(digests);
+  if (completed.sha256 !== expected) {
+    throw new FileUrlsError(
+      `${action}: the API stored a file whose SHA-256 of parts is ${completed.sha256}, not ${expected}`,
+    );
+  }
+  if (source.size !== undefined && completed.size !== source.size) {
+    throw new FileUrlsError(
+      `${action}: the API stored ${completed.size} bytes, not ${source.size}`,
+    );
+  }
+  return completed;
+}
+
+/** Signs one part's URL and sends the part; signs again if it expired. */
+async function sendPart(
+  transport: Transport,
+  send: MultipartSend,
+  part: UploadedPart,
+  bytes: Uint8Array,
+  signal: AbortSignal,
+): Promise<void> {
+  const action = `${send.action}: part ${part.number}`;
+  for (let signing = 0;; signing++) {
+    const { parts } = await transport.post(
+      subresource(send.uploadUrl, "parts"),
+      { parts: [part] },
+      { action, signal },
+    ) as PartUrls;
+    const url = parts?.[0];
+    if (typeof url?.url !== "string") {
+      throw new FileUrlsError(`${action}: the API answered no part URL`);
+    }
+    try {
+      await transport.send(
+        url.url,
+        (_attempt, touch) => ({
+          method: "PUT",
+          headers: url.headers,
+          ...partBody(bytes, touch),
+        }),
+        (response) => response.body?.cancel() ?? Promise.resolve(),
+        { action, signal },
+      );
+      return;
+    } catch (error) {
+      // A URL that expired while the part waited is signed again, once.
+      if (error instanceof ApiError && error.status === 403 && signing === 0) {
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * A part's body: on Bun and Node, which send a stream with a hand-set
+ * `Content-Length` as exactly that many bytes, a stream whose every pull
+ * shows the request is alive; elsewhere the bytes themselves.
+ */
+function partBody(
+  bytes: Uint8Array,
+  touch: () => void,
+): { body: BodyInit; duplex?: "half" } {
+  const where = runtime();
+  if (where !== "bun" && where !== "node") {
+    return { body: bytes as Uint8Array<ArrayBuffer> };
+  }
+  let offset = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      touch();
+      if (offset >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.subarray(offset, offset + STREAM_CHUNK));
+      offset += STREAM_CHUNK;
+    },
+  }, { highWaterMark: 0 });
+  return { body: stream, duplex: "half" };
+}
+
+/** Completes the upload; an upload completed already is looked up. */
+async function complete(
+  transport: Transport,
+  send: MultipartSend,
+  parts: { number: number; sha256: string }[],
+): Promise<CompletedUpload> {
+  const action = `${send.action}: cannot complete the upload`;
+  try {
+    return await transport.post(
+      subresource(send.uploadUrl, "complete"),
+      { parts },
+      { action, signal: send.signal },
+    ) as CompletedUpload;
+  } catch (error) {
+    // A completion whose answer was lost, then tried again, finds the file.
+    if (!(error instanceof ApiError && error.status === 409)) throw error;
+    const status = await getStatus(
+      transport,
+      send.uploadUrl,
+      action,
+      send.signal,
+    );
+    if (status.state !== "complete" || status.sha256 === undefined) throw error;
+    return {
+      id: status.id,
+      name: status.name,
+      size: status.size ?? 0,
+      mime_type: status.mime_type,
+      uploaded_at: status.uploaded_at ?? "",
+      sha256: status.sha256,
+      download_url: status.download_url,
+    };
+  }
+}
+
+/**
+ * Asks how far an upload has come: `GET {upload_url}`.
+ *
+ * @param transport The client's transport.
+ * @param uploadUrl The upload's capability URL.
+ * @param action What is being done, for messages.
+ * @param signal Aborts the request.
+ * @returns The upload's status and stored parts.
+ */
+export async function getStatus(
+  transport: Transport,
+  uploadUrl: string,
+  action: string,
+  signal?: AbortSignal,
+): Promise<UploadStatus> {
+  const status = await transport.get(uploadUrl, { action, signal }) as
+    | UploadStatus
+    | undefined;
+  if (typeof status?.part_size !== "number" || !Array.isArray(status.parts)) {
+    throw new FileUrlsError(`${action}: the API answered no upload status`);
+  }
+  return status;
+}
+
+/**
+ * A sub-resource of a capability URL: `…/{id}/parts?{same query}`.
+ *
+ * @param uploadUrl The capability URL.
+ * @param name `"parts"` or `"complete"`.
+ * @returns The URL.
+ */
+export function subresource(uploadUrl: string, name: string): string {
+  const url = new URL(uploadUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/${name}`;
+  return url.href;
+}

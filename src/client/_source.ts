@@ -1,0 +1,391 @@
+/**
+ * Every kind of {@linkcode FileContent} as a source of parts, with a name
+ * and a media type: seekable sources (Blobs, bytes, files by path, Node
+ * `fs.ReadStream`, `Bun.file()`) are read at any offset, so a part is read
+ * only when it is sent; one-way sources (streams, async iterables) are read
+ * one part at a time. Either way memory holds parts, never the whole file.
+ *
+ * @module
+ */
+import { isMediaType, typeByName } from "../_media_type.ts";
+import { basename } from "../_path.ts";
+import {
+  builtinModule,
+  bunGlobal,
+  type DenoFile,
+  denoGlobal,
+} from "../_runtime.ts";
+import type { FileContent, UploadOptions } from "./types.ts";
+
+/** A file to upload, read part by part. */
+export interface Source {
+  /** The file name. */
+  name: string;
+  /** The media type to declare and send. */
+  type: string;
+  /** The exact size, or `undefined` for a stream until it ends. */
+  size: number | undefined;
+  /**
+   * Reads bytes `offset` to `offset + length` (seekable sources only).
+   */
+  readAt?(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads the next `length` bytes, fewer only at the end (one-way sources).
+   */
+  next?(length: number): Promise<Uint8Array>;
+  /** Puts bytes back in front of what `next` reads (one-way sources). */
+  unshift?(bytes: Uint8Array): void;
+  /** The rest of the file as one body that can be sent again on a retry. */
+  whole(): Promise<Blob | Uint8Array>;
+  /** Frees what the source holds open. */
+  close(): Promise<void>;
+}
+
+const FALLBACK_TYPE = "application/octet-stream";
+
+interface NodeFs {
+  openAsBlob?: (path: string | URL) => Promise<Blob>;
+  promises: { stat(path: string | URL): Promise<{ isFile(): boolean }> };
+}
+
+/** A Node `fs.ReadStream`: a readable with the path of its file. */
+interface ReadStreamLike {
+  path: string | URL;
+  start?: number;
+  end?: number;
+  pipe: unknown;
+  destroy(): void;
+}
+
+/**
+ * Opens a source: its name, media type, size where it can be known, and a
+ * way to read it.
+ *
+ * @param content What to upload.
+ * @param options The name and media type, if given.
+ * @returns The source.
+ * @throws {TypeError} If no name can be found or an option is malformed.
+ */
+export async function openSource(
+  content: FileContent,
+  options: UploadOptions,
+): Promise<Source> {
+  if (options.name !== undefined) checkName(options.name);
+  if (options.mimeType !== undefined) checkMediaType(options.mimeType);
+
+  if (typeof content === "string" || content instanceof URL) {
+    const name = options.name ?? basename(content);
+    checkName(name);
+    return await openPath(content, name, options);
+  }
+  if (isReadStream(content)) {
+    const name = options.name ?? basename(content.path);
+    checkName(name);
+    const end = content.end === undefined || content.end === Infinity
+      ? undefined
+      : content.end + 1;
+    const source = await openPath(content.path, name, options, {
+      start: content.start ?? 0,
+      end,
+    });
+    content.destroy(); // Read at offsets, never as a stream.
+    return source;
+  }
+  if (content instanceof Blob) {
+    // A File, or a Bun.file(), whose name is its path.
+    const own = (content as { name?: unknown }).name;
+    const name = options.name ??
+      (typeof own === "string" && own !== "" ? basename(own) : undefined);
+    return blobSource(requireName(name, "a Blob"), content, options);
+  }
+  if (content instanceof ArrayBuffer || ArrayBuffer.isView(content)) {
+    const name = requireName(options.name, "bytes");
+    const bytes = content instanceof ArrayBuffer
+      ? new Uint8Array(content)
+      : new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
+    return bytesSource(name, bytes, options);
+  }
+  if (content instanceof ReadableStream || isAsyncIterable(content)) {
+    const what = content instanceof ReadableStream
+      ? "a ReadableStream"
+      : "an async iterable";
+    const name = requireName(options.name, what);
+    return streamSource(name, content, options);
+  }
+  throw new TypeError(
+    `Cannot upload: unsupported content of type ${describe(content)}`,
+  );
+}
+
+function typeOf(name: string, options: UploadOptions, blobType?: string) {
+  return options.mimeType ||
+    (blobType && isMediaType(blobType) ? blobType : undefined) ||
+    typeByName(name) || FALLBACK_TYPE;
+}
+
+function blobSource(
+  name: string,
+  blob: Blob,
+  options: UploadOptions,
+  type = blob.type,
+): Source {
+  return {
+    name,
+    type: typeOf(name, options, type),
+    size: blob.size,
+    async readAt(offset, length) {
+      const part = blob.slice(offset, offset + length);
+      return new Uint8Array(await part.arrayBuffer());
+    },
+    whole: () => Promise.resolve(blob),
+    close: () => Promise.resolve(),
+  };
+}
+
+function bytesSource(
+  name: string,
+  bytes: Uint8Array,
+  options: UploadOptions,
+): Source {
+  return {
+    name,
+    type: typeOf(name, options),
+    size: bytes.byteLength,
+    readAt: (offset, length) =>
+      Promise.resolve(bytes.subarray(offset, offset + length)),
+    whole: () => Promise.resolve(bytes),
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Opens a file by path with the least memory the runtime allows: a lazily
+ * read Blob on Bun (`Bun.file`) and Node (`fs.openAsBlob`), and on Deno,
+ * whose `fetch` sends any stream chunked and whose `openAsBlob` reads the
+ * file whole, the open file, read at offsets.
+ */
+async function openPath(
+  path: string | URL,
+  name: string,
+  options: UploadOptions,
+  range: { start: number; end?: number } = { start: 0 },
+): Promise<Source> {
+  const where = path instanceof URL ? path.href : path;
+  try {
+    const deno = denoGlobal();
+    if (deno) {
+      const file = await deno.open(path);
+      try {
+        const info = await file.stat();
+        if (!info.isFile) throw new Error("not a file");
+        const end = Math.min(range.end ?? info.size, info.size);
+        return denoFileSource(name, file, range.start, end, options);
+      } catch (error) {
+        file.close();
+        throw error;
+      }
+    }
+    const bun = bunGlobal();
+    const fs = builtinModule<NodeFs>("node:fs");
+    if (bun || fs?.openAsBlob) {
+      const stat = await fs?.promises.stat(path);
+      if (stat && !stat.isFile()) throw new Error("not a file");
+      // Bun guesses a type from the extension; fileurls infers its own.
+      const file = bun ? bun.file(path) : await fs!.openAsBlob!(path);
+      const end = Math.min(range.end ?? file.size, file.size);
+      return blobSource(name, file.slice(range.start, end, ""), options, "");
+    }
+  } catch (error) {
+    throw new Error(`Cannot upload "${name}": cannot read ${where}`, {
+      cause: error,
+    });
+  }
+  throw new TypeError(
+    `Cannot upload "${name}": file paths need a file system, which this runtime lacks; pass a Blob or bytes`,
+  );
+}
+
+function denoFileSource(
+  name: string,
+  file: DenoFile,
+  start: number,
+  end: number,
+  options: UploadOptions,
+): Source {
+  // One read at a time: a read is a seek and reads, which must not interleave.
+  let queue: Promise<unknown> = Promise.resolve();
+  const readAt = (offset: number, length: number): Promise<Uint8Array> => {
+    const read = queue.then(async () => {
+      const buffer = new Uint8Array(
+        Math.max(0, Math.min(length, end - start - offset)),
+      );
+      await file.seek(start + offset, 0);
+      let filled = 0;
+      while (filled < buffer.byteLength) {
+        const count = await file.read(buffer.subarray(filled));
+        if (count === null) {
+          throw new RangeError(
+            `Cannot upload "${name}": the file ended at byte ${
+              start + offset + filled
+            }`,
+          );
+        }
+        filled += count;
+      }
+      return buffer;
+    });
+    queue = read.catch(() => {});
+    return read;
+  };
+  return {
+    name,
+    type: typeOf(name, options),
+    size: end - start,
+    readAt,
+    whole: () => readAt(0, end - start),
+    close: () => {
+      try {
+        file.close();
+      } catch {
+        // Closed already.
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A one-way source: a stream or async iterable of unknown length. */
+function streamSource(
+  name: string,
+  content: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: UploadOptions,
+): Source {
+  const iterator = content instanceof ReadableStream
+    ? readerIterator(content.getReader())
+    : content[Symbol.asyncIterator]();
+  const pending: Uint8Array[] = [];
+  let done = false;
+  async function next(length: number): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    let have = 0;
+    while (have < length) {
+      let chunk = pending.shift();
+      if (chunk === undefined) {
+        if (done) break;
+        const result = await iterator.next();
+        if (result.done) {
+          done = true;
+          break;
+        }
+        chunk = checkChunk(result.value, name);
+      }
+      if (have + chunk.byteLength > length) {
+        pending.unshift(chunk.subarray(length - have));
+        chunk = chunk.subarray(0, length - have);
+      }
+      chunks.push(chunk);
+      have += chunk.byteLength;
+    }
+    if (chunks.length === 1) return chunks[0];
+    const bytes = new Uint8Array(have);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return bytes;
+  }
+  return {
+    name,
+    type: typeOf(name, options),
+    size: undefined,
+    next,
+    unshift: (bytes) => void pending.unshift(bytes),
+    async whole() {
+      const parts: Uint8Array[] = [];
+      while (true) {
+        const chunk = await next(1024 * 1024);
+        if (chunk.byteLength === 0) break;
+        parts.push(chunk.slice());
+      }
+      return new Blob(parts as BlobPart[]);
+    },
+    async close() {
+      if (!done) await iterator.return?.();
+    },
+  };
+}
+
+function readerIterator(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): AsyncIterator<Uint8Array> {
+  return {
+    next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
+    async return() {
+      await reader.cancel().catch(() => {});
+      return { done: true, value: undefined };
+    },
+  };
+}
+
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError(
+      `Cannot upload: the name must be a non-empty string, got ${
+        describe(name)
+      }`,
+    );
+  }
+}
+
+function checkMediaType(type: unknown): void {
+  if (typeof type !== "string" || !isMediaType(type)) {
+    throw new TypeError(
+      `Cannot upload: mimeType must be a media type such as "image/png", got ${
+        JSON.stringify(type)
+      }`,
+    );
+  }
+}
+
+function requireName(name: string | undefined, what: string): string {
+  if (name === undefined) {
+    throw new TypeError(
+      `Cannot upload ${what}: pass options.name, since ${what} has no name`,
+    );
+  }
+  return name;
+}
+
+function checkChunk(chunk: unknown, name: string): Uint8Array {
+  if (!(chunk instanceof Uint8Array)) {
+    throw new TypeError(
+      `Cannot upload "${name}": stream chunks must be Uint8Array, got ${
+        describe(chunk)
+      }`,
+    );
+  }
+  return chunk;
+}
+
+function isReadStream(value: unknown): value is ReadStreamLike {
+  const stream = value as ReadStreamLike | null;
+  return typeof stream === "object" && stream !== null &&
+    (typeof stream.path === "string" || stream.path instanceof URL) &&
+    typeof stream.pipe === "function" &&
+    typeof stream.destroy === "function";
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] ===
+      "function";
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") {
+    return value.constructor?.name ?? "object";
+  }
+  return typeof value === "string" ? JSON.stringify(value) : typeof value;
+}

@@ -1,0 +1,353 @@
+/**
+ * One upload from start to end, whoever made its URLs: a file no larger than
+ * one part (or of a stream that ends within one part) goes as one `PUT` with
+ * an exact `Content-Length`; a larger one as a multipart upload where the
+ * destination offers it; a multipart upload started before is resumed.
+ *
+ * @module
+ */
+import {
+  checkCreateParams,
+  checkUploadParams,
+  type CreateFileUrlsParams,
+  type CreateUploadParams,
+  type FileResource,
+  type FileUrls,
+  type MultipartUpload,
+  type UploadedPart,
+} from "../api.ts";
+import { runtime } from "../_runtime.ts";
+import { FileUrlsError } from "./errors.ts";
+import { getStatus, sendParts } from "./_multipart.ts";
+import { displayUrl, type Transport } from "./_request.ts";
+import { openSource, type Source } from "./_source.ts";
+import type {
+  FileContent,
+  UploadOptions,
+  UploadProgress,
+  UploadResult,
+} from "./types.ts";
+
+/** The part size when none is asked for: 8 MiB. */
+export const DEFAULT_PART_SIZE = 8 * 1024 ** 2;
+/** The parts sent at once when no `concurrency` is asked for. */
+export const DEFAULT_CONCURRENCY = 4;
+
+/** Where a file goes: the URLs of a single `PUT`, or a multipart upload. */
+export interface Destination {
+  /** The resource, for the API's checks. */
+  resource: FileResource;
+  /** URLs for one `PUT`; absent where only multipart is offered. */
+  single?(params: CreateFileUrlsParams, action: string): Promise<FileUrls>;
+  /**
+   * Starts a multipart upload; `undefined` where the API has none, or
+   * absent where only a single `PUT` is offered.
+   */
+  multipart?(
+    params: CreateUploadParams,
+    action: string,
+  ): Promise<MultipartUpload | undefined>;
+}
+
+/**
+ * Uploads a file to a destination, or resumes the multipart upload that
+ * `options.resume` names.
+ *
+ * @param transport The transport every request goes through.
+ * @param file What to upload.
+ * @param destination Where it goes.
+ * @param options Name, type, signal, progress, part size, concurrency,
+ * resume.
+ * @returns The uploaded file.
+ */
+export async function uploadFile(
+  transport: Transport,
+  file: FileContent,
+  destination: Destination,
+  options: UploadOptions,
+): Promise<UploadResult> {
+  const partSize = positive(options.partSize ?? DEFAULT_PART_SIZE, "partSize");
+  const concurrency = positive(
+    options.concurrency ?? DEFAULT_CONCURRENCY,
+    "concurrency",
+  );
+  if (options.resume !== undefined) checkUrl(options.resume, "resume");
+  const source = await openSource(file, options);
+  let settled = false;
+  const report = (progress: UploadProgress) => {
+    if (!settled) options.onProgress?.(progress);
+  };
+  const upload: Upload = {
+    transport,
+    source,
+    destination,
+    options,
+    partSize,
+    concurrency,
+    report,
+    action: `Cannot upload ${JSON.stringify(source.name)}`,
+  };
+  try {
+    if (options.resume !== undefined) {
+      return await resume(upload, options.resume);
+    }
+    let head: Uint8Array | undefined;
+    if (source.size === undefined) {
+      // A stream: one part tells whether it fits in a single PUT.
+      head = await source.next!(partSize);
+      const more = head.byteLength < partSize
+        ? new Uint8Array(0)
+        : await source.next!(1);
+      if (more.byteLength === 0) {
+        return await single(upload, head);
+      }
+      source.unshift!(more);
+      source.unshift!(head);
+    } else if (source.size <= partSize || !destination.multipart) {
+      return await single(upload);
+    }
+    return await multipart(upload);
+  } finally {
+    settled = true;
+    await source.close();
+  }
+}
+
+interface Upload {
+  transport: Transport;
+  source: Source;
+  destination: Destination;
+  options: UploadOptions;
+  partSize: number;
+  concurrency: number;
+  report(progress: UploadProgress): void;
+  action: string;
+}
+
+/** One `PUT` of the whole file (of `bytes`, a stream's only part). */
+async function single(
+  upload: Upload,
+  bytes?: Uint8Array,
+): Promise<UploadResult> {
+  const { source, destination, action, transport, report } = upload;
+  const { signal } = upload.options;
+  if (!destination.single) {
+    return await multipart(upload);
+  }
+  const data = bytes ?? await source.whole();
+  const total = data instanceof Blob ? data.size : data.byteLength;
+  const params = checkCreateParams({
+    name: source.name,
+    size: total,
+    resource: destination.resource,
+    mime_type: source.type,
+  }, action);
+  const urls = await destination.single(params, action);
+  checkUrl(urls.upload_url, "upload_url");
+  report({ loaded: 0, total });
+  const answer = await transport.send(
+    urls.upload_url,
+    (_attempt, touch) => ({
+      method: "PUT",
+      headers: {
+        "content-type": source.type,
+        "content-length": String(total),
+      },
+      ...singleBody(data, total, touch, (loaded) => report({ loaded, total })),
+    }),
+    async (response) => {
+      const text = await response.text().catch(() => "");
+      try {
+        return JSON.parse(text) as { id?: unknown };
+      } catch {
+        return {};
+      }
+    },
+    {
+      action,
+      signal,
+      onRetry: (attempt, reason) =>
+        report({
+          loaded: 0,
+          total,
+          retry: { attempt, reason: String(reason) },
+        }),
+    },
+  );
+  report({ loaded: total, total });
+  return {
+    downloadUrl: urls.download_url,
+    ...(typeof answer.id === "string" ? { id: answer.id } : {}),
+    name: source.name,
+    size: total,
+    mimeType: source.type,
+    multipart: false,
+  };
+}
+
+/** A multipart upload: started here, or by `destination`. */
+async function multipart(upload: Upload): Promise<UploadResult> {
+  const { source, destination, action } = upload;
+  const params = checkUploadParams({
+    name: source.name,
+    size: source.size ?? null,
+    resource: destination.resource,
+    mime_type: source.type,
+    part_size: upload.partSize,
+  }, action);
+  const started = await destination.multipart!(params, action);
+  if (started === undefined) {
+    // An API without multipart uploads takes the whole file in one PUT.
+    return await single({
+      ...upload,
+      destination: { ...destination, multipart: undefined },
+    });
+  }
+  checkUrl(started.upload_url, "upload_url");
+  return await sendAll(
+    upload,
+    started.upload_url,
+    started.id,
+    started.part_size,
+    new Map(),
+  );
+}
+
+/** Resumes a multipart upload: only the parts the API lacks are sent. */
+async function resume(
+  upload: Upload,
+  uploadUrl: string,
+): Promise<UploadResult> {
+  const { transport, source, action, options } = upload;
+  const status = await getStatus(transport, uploadUrl, action, options.signal);
+  if (
+    source.size !== undefined && status.size !== null &&
+    source.size !== status.size
+  ) {
+    throw new FileUrlsError(
+      `${action}: the file has ${source.size} bytes, but the upload was started for ${status.size}`,
+    );
+  }
+  if (status.state === "complete") {
+    upload.report({ loaded: status.size ?? 0, total: status.size ?? 0 });
+    return {
+      downloadUrl: status.download_url,
+      id: status.id,
+      name: status.name,
+      size: status.size ?? 0,
+      mimeType: status.mime_type,
+      ...(status.sha256 === undefined ? {} : { sha256: status.sha256 }),
+      multipart: true,
+    };
+  }
+  const stored = new Map<number, UploadedPart>(
+    status.parts.map((part) => [part.number, part]),
+  );
+  return await sendAll(upload, uploadUrl, status.id, status.part_size, stored);
+}
+
+async function sendAll(
+  upload: Upload,
+  uploadUrl: string,
+  id: string,
+  partSize: number,
+  stored: Map<number, UploadedPart>,
+): Promise<UploadResult> {
+  const { transport, source, action, options, report } = upload;
+  const total = source.size;
+  report({ loaded: 0, total, uploadUrl, id });
+  try {
+    const completed = await sendParts(transport, source, {
+      uploadUrl,
+      partSize,
+      stored,
+      concurrency: upload.concurrency,
+      action,
+      signal: options.signal,
+      onAcknowledged: (loaded) => report({ loaded, total, uploadUrl, id }),
+    });
+    report({ loaded: completed.size, total: completed.size, uploadUrl, id });
+    return {
+      downloadUrl: completed.download_url,
+      id: completed.id,
+      name: completed.name,
+      size: completed.size,
+      mimeType: completed.mime_type,
+      sha256: completed.sha256,
+      multipart: true,
+    };
+  } catch (error) {
+    if (options.signal?.aborted) {
+      // Aborted: nothing partial may stay behind.
+      await transport.delete(uploadUrl, { action: `${action}: cannot abort` })
+        .catch(() => {});
+      throw options.signal.reason;
+    }
+    if (error instanceof FileUrlsError) error.uploadUrl = uploadUrl;
+    throw error;
+  }
+}
+
+/**
+ * The body of one single-`PUT` attempt. Bun and Node send a stream with a
+ * hand-set `Content-Length` as exactly that many bytes, so there the bytes
+ * are streamed, to report progress and keep the timeout counting silence.
+ * Elsewhere (Deno, workerd, browsers) a stream would go chunked, so the Blob
+ * or bytes go as they are, which every `fetch` sends with an exact length.
+ * Zero bytes go as an empty array: an empty Blob goes chunked on Deno.
+ */
+function singleBody(
+  data: Blob | Uint8Array,
+  total: number,
+  touch: () => void,
+  onSent: (loaded: number) => void,
+): { body: BodyInit; duplex?: "half" } {
+  if (total === 0) return { body: new Uint8Array(0) };
+  const where = runtime();
+  if (where !== "bun" && where !== "node") {
+    return { body: data as BodyInit };
+  }
+  const source = data instanceof Blob ? data : new Blob([data as BlobPart]);
+  let loaded = 0;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      touch();
+      controller.enqueue(chunk);
+      loaded += chunk.byteLength;
+      if (loaded < total) onSent(loaded);
+    },
+  });
+  return { body: source.stream().pipeThrough(counter), duplex: "half" };
+}
+
+function positive(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot upload: ${option} must be a positive whole number, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Refuses a URL that is not absolute http(s), before anything is sent to it.
+ *
+ * @param url The URL.
+ * @param what Names it in the message, e.g. `upload_url`.
+ * @throws {FileUrlsError} For a relative, `file:` or malformed URL.
+ */
+export function checkUrl(url: unknown, what: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === "string" ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || !/^https?:$/.test(parsed.protocol)) {
+    throw new FileUrlsError(
+      `Cannot upload: ${what} is not an absolute http(s) URL: ${
+        typeof url === "string" ? displayUrl(url) : String(url)
+      }`,
+    );
+  }
+}

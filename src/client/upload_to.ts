@@ -1,0 +1,88 @@
+/**
+ * Uploading to URLs made elsewhere: a backend asks the API for them with its
+ * key, and hands them to a browser or worker that has none.
+ *
+ * @module
+ */
+import {
+  DEFAULT_RESOURCE,
+  type FileUrls,
+  type MultipartUpload,
+} from "../api.ts";
+import { Transport } from "./_request.ts";
+import { uploadFile } from "./_upload.ts";
+import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
+
+/**
+ * Uploads a file to URLs that were created elsewhere, with the guarantees
+ * of {@linkcode Files.upload}: exact `Content-Length`, never chunked,
+ * retries, and for a multipart upload, parts with their SHA-256, bounded
+ * memory, and a checked result.
+ *
+ * - The answer of `POST /files/urls` (`{upload_url, download_url}`): one
+ *   `PUT` of the whole file.
+ * - The answer of `POST /files/uploads` (`{upload_url, part_size, …}`): the
+ *   parts of a multipart upload.
+ * - A multipart upload's `upload_url` alone: resumes it, sending only the
+ *   parts the API does not hold yet.
+ *
+ * No API key is needed or sent: the URLs are the capability.
+ *
+ * @param target What the API answered, or a multipart upload's `upload_url`.
+ * @param file The contents, as for {@linkcode Files.upload}; its name and
+ * type must match what the URLs were made for.
+ * @param options As for {@linkcode Files.upload}, with `fetch`, `maxRetries`
+ * and `timeout`.
+ * @returns The uploaded file.
+ * @throws {TypeError} If no name can be found, or an argument is malformed.
+ * @throws {FileUrlsError} If a request fails or a URL is not absolute
+ * http(s).
+ *
+ * @example In a browser, with URLs from your backend
+ * ```ts ignore
+ * import { uploadTo } from "@fileurls/fileurls";
+ *
+ * const input = document.querySelector("input[type=file]")!;
+ * const file = input.files![0];
+ * // Your backend called POST /files/uploads with its API key.
+ * const upload = await (await fetch("/my-backend/uploads", {
+ *   method: "POST",
+ *   body: JSON.stringify({ name: file.name, size: file.size, type: file.type }),
+ * })).json();
+ * const { downloadUrl } = await uploadTo(upload, file, {
+ *   onProgress: ({ loaded, total }) => console.log(loaded, total),
+ * });
+ * ```
+ */
+export async function uploadTo(
+  target: FileUrls | MultipartUpload | string,
+  file: FileContent,
+  options: UploadToOptions = {},
+): Promise<UploadResult> {
+  const transport = new Transport(options, false);
+  if (typeof target === "string") {
+    return await uploadFile(
+      transport,
+      file,
+      { resource: DEFAULT_RESOURCE },
+      { ...options, resume: target },
+    );
+  }
+  if (typeof target !== "object" || target === null) {
+    throw new TypeError(
+      "Cannot upload: target must be the URLs the API answered, or an upload_url",
+    );
+  }
+  if ("part_size" in target) {
+    const upload = target as MultipartUpload;
+    return await uploadFile(transport, file, {
+      resource: DEFAULT_RESOURCE,
+      multipart: () => Promise.resolve(upload),
+    }, options);
+  }
+  const urls = target as FileUrls;
+  return await uploadFile(transport, file, {
+    resource: DEFAULT_RESOURCE,
+    single: () => Promise.resolve(urls),
+  }, options);
+}

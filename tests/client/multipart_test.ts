@@ -1,0 +1,476 @@
+/**
+ * `Files.uploadFile()` in parts, on the wire: the project's route behind the
+ * raw recorder (`../_route_api.ts`) shows every request as it was sent, and
+ * answers it by the real protocol.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  Client,
+  ConnectionError,
+  FileUrlsError,
+  type UploadProgress,
+  uploadTo,
+} from "../../mod.ts";
+import { bytes, streamOf } from "../_data.ts";
+import { INPUT_KINDS } from "../_inputs.ts";
+import { partNumber, type RouteApi, startRouteApi } from "../_route_api.ts";
+import type { RecordedRequest } from "../_recorder.ts";
+
+/** The part size of these tests: small, so that files of a few parts are. */
+const PART = 64 * 1024;
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fileurls-multipart-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function client(api: RouteApi, options = {}): Client {
+  return new Client({ baseUrl: api.baseUrl, apiKey: api.apiKey, ...options });
+}
+
+async function sha256(data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
+  );
+}
+
+function base64(data: Uint8Array): string {
+  return btoa(String.fromCharCode(...data));
+}
+
+/** S3's composite checksum of `data` in parts of `part` bytes. */
+async function composite(data: Uint8Array, part: number): Promise<string> {
+  const digests: Uint8Array[] = [];
+  for (let i = 0; i < data.length; i += part) {
+    digests.push(await sha256(data.subarray(i, i + part)));
+  }
+  const joined = new Uint8Array(digests.length * 32);
+  digests.forEach((d, i) => joined.set(d, i * 32));
+  return `${base64(await sha256(joined))}-${digests.length}`;
+}
+
+/** Every request a PUT of bytes: exact length, never chunked. */
+function assertExact(requests: RecordedRequest[]): void {
+  for (const request of requests) {
+    assert.equal(request.chunked, false, request.target);
+    assert.equal(request.headers["transfer-encoding"], undefined);
+    assert.equal(
+      request.headers["content-length"],
+      String(request.body.byteLength),
+      request.target,
+    );
+  }
+}
+
+async function download(api: RouteApi, url: string): Promise<Uint8Array> {
+  const res = await api.app.request(url);
+  assert.equal(res.status, 200);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+describe("uploadFile() in parts sends every kind of input", () => {
+  for (const kind of INPUT_KINDS) {
+    for (
+      const [size, parts] of [
+        [PART * 3 + PART / 2, 4],
+        [PART + 1, 2],
+      ] as const
+    ) {
+      test(`${kind.label} of ${size} bytes goes in ${parts} exact parts`, async () => {
+        // A stream's size is unknown, so the route sizes its parts for the
+        // largest file it takes: keep that small enough for PART to hold.
+        const api = await startRouteApi({ maxSize: PART * 10_000 });
+        try {
+          const data = bytes(size, 11);
+          const input = await kind.make(data, dir);
+          const result = await client(api).files.uploadFile(
+            input,
+            "prediction",
+            { name: kind.name, partSize: PART, concurrency: 2 },
+          );
+          assert.equal(result.multipart, true);
+          assert.equal(result.name, kind.expectName);
+          assert.equal(result.mimeType, kind.expectType);
+          assert.equal(result.size, size);
+          assert.equal(result.sha256, await composite(data, PART));
+
+          const [start] = api.starts();
+          const declared = JSON.parse(new TextDecoder().decode(start.body));
+          const stream = kind.label.includes("Stream") ||
+            kind.label.includes("Iterable");
+          assert.equal(declared.size, stream ? null : size);
+          assert.equal(api.creates().length, 0, "no single PUT");
+          const sent = api.parts();
+          assertExact(sent);
+          assert.deepEqual(
+            sent.map(partNumber).sort((a, b) => a - b),
+            Array.from({ length: parts }, (_, i) => i + 1),
+            "each part once",
+          );
+          assert.deepEqual(await download(api, result.downloadUrl), data);
+          // No API key goes anywhere but the API's own create call.
+          for (const request of api.requests) {
+            if (request.target !== "/v1/files/uploads") {
+              assert.equal(request.headers.authorization, undefined);
+            }
+          }
+        } finally {
+          await api.close();
+        }
+      });
+    }
+  }
+});
+
+describe("uploadFile() sends what fits in one part as one PUT", () => {
+  for (const kind of INPUT_KINDS) {
+    for (const size of [0, PART]) {
+      test(`${kind.label} of ${size} bytes`, async () => {
+        const api = await startRouteApi();
+        try {
+          const data = bytes(size, 12);
+          const result = await client(api).files.uploadFile(
+            await kind.make(data, dir),
+            "prediction",
+            { name: kind.name, partSize: PART },
+          );
+          assert.equal(result.multipart, false);
+          assert.equal(api.starts().length, 0);
+          assert.equal(api.parts().length, 0);
+          assert.equal(api.singles().length, 1);
+          assertExact(api.singles());
+          assert.deepEqual(await download(api, result.downloadUrl), data);
+        } finally {
+          await api.close();
+        }
+      });
+    }
+  }
+});
+
+describe("uploadFile() in parts, when things go wrong", () => {
+  test("a part answered with 503 is sent again alone", async () => {
+    let failed = false;
+    const api = await startRouteApi({}, (request) => {
+      if (
+        !failed && request.method === "PUT" &&
+        /\/parts\/2\?/.test(request.target)
+      ) {
+        failed = true;
+        return { status: 503, headers: { "retry-after": "0" }, body: "busy" };
+      }
+    });
+    try {
+      const data = bytes(PART * 4, 13);
+      const events: UploadProgress[] = [];
+      const result = await client(api).files.uploadFile(data, "prediction", {
+        name: "a.bin",
+        partSize: PART,
+        onProgress: (p) => events.push(p),
+      });
+      const numbers = api.parts().map(partNumber).sort((a, b) => a - b);
+      assert.deepEqual(numbers, [1, 2, 2, 3, 4]);
+      assert.deepEqual(await download(api, result.downloadUrl), data);
+      const loaded = events.map((e) => e.loaded);
+      assert.deepEqual(loaded, [...loaded].sort((a, b) => a - b));
+      assert.equal(loaded.at(-1), data.length);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("a dropped connection fails the upload with its uploadUrl, and resume sends only the missing parts", async () => {
+    let drop = true;
+    const api = await startRouteApi({}, (request) => {
+      if (
+        drop && request.method === "PUT" && /\/parts\/3\?/.test(request.target)
+      ) {
+        return { destroy: true };
+      }
+    });
+    try {
+      const data = bytes(PART * 5, 14);
+      const error = await client(api, { maxRetries: 0 }).files.uploadFile(
+        data,
+        "prediction",
+        { name: "a.bin", partSize: PART, concurrency: 1 },
+      ).catch((e) => e);
+      assert.ok(error instanceof ConnectionError, String(error));
+      const uploadUrl = error.uploadUrl ?? "";
+      assert.match(uploadUrl, /\/v1\/files\/uploads\//);
+      const before = api.parts().length;
+      // Parts 1 and 2, then 3, dropped (some runtimes send a PUT whose
+      // connection closed unanswered once more by themselves).
+      const sent = api.parts().map(partNumber);
+      assert.deepEqual(sent.slice(0, 3), [1, 2, 3]);
+      assert.ok(sent.slice(3).every((n) => n === 3), String(sent));
+
+      drop = false;
+      const result = await uploadTo(uploadUrl, data, { name: "a.bin" });
+      const resent = api.parts().slice(before).map(partNumber).sort();
+      assert.deepEqual(resent, [3, 4, 5], "parts 1 and 2 are not sent again");
+      assert.equal(result.sha256, await composite(data, PART));
+      assert.deepEqual(await download(api, result.downloadUrl), data);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("resume checks the stored parts against the file and sends again a part that differs", async () => {
+    let drop = true;
+    const api = await startRouteApi({}, (request) => {
+      if (
+        drop && request.method === "PUT" && /\/parts\/3\?/.test(request.target)
+      ) {
+        return { destroy: true };
+      }
+    });
+    try {
+      const first = bytes(PART * 3, 15);
+      const error = await client(api, { maxRetries: 0 }).files.uploadFile(
+        first,
+        "prediction",
+        { name: "a.bin", partSize: PART, concurrency: 1 },
+      ).catch((e) => e);
+      assert.ok(error instanceof FileUrlsError, String(error));
+      const before = api.parts().length;
+      drop = false;
+      // The same size, but part 2 changed since.
+      const second = first.slice();
+      second[PART + 5] ^= 0xff;
+      const result = await client(api).files.uploadFile(second, "prediction", {
+        name: "a.bin",
+        resume: error.uploadUrl,
+      });
+      const resent = api.parts().slice(before).map(partNumber).sort();
+      assert.deepEqual(resent, [2, 3]);
+      assert.equal(result.sha256, await composite(second, PART));
+      assert.deepEqual(await download(api, result.downloadUrl), second);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("resume refuses a file of another size than the upload's", async () => {
+    const api = await startRouteApi();
+    try {
+      const res = await api.app.request(`${api.baseUrl}/files/uploads`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${api.apiKey}` },
+        body: JSON.stringify({
+          name: "a.bin",
+          size: PART * 3,
+          resource: "prediction",
+          mime_type: "application/octet-stream",
+        }),
+      });
+      const { upload_url } = await res.json();
+      const error = await client(api).files.uploadFile(
+        bytes(PART * 2, 1),
+        "prediction",
+        { name: "a.bin", resume: upload_url },
+      ).catch((e) => e);
+      assert.ok(error instanceof FileUrlsError, String(error));
+      assert.match(
+        error.message,
+        /the file has 131072 bytes, but the upload was started for 196608/,
+      );
+      assert.equal(api.parts().length, 0);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("an aborted signal aborts the upload at the API: nothing stays", async () => {
+    const api = await startRouteApi();
+    try {
+      const data = bytes(PART * 6, 16);
+      const controller = new AbortController();
+      let uploadUrl = "";
+      const reason = new Error("stop");
+      const error = await client(api).files.uploadFile(data, "prediction", {
+        name: "a.bin",
+        partSize: PART,
+        concurrency: 1,
+        signal: controller.signal,
+        onProgress: (p) => {
+          uploadUrl = p.uploadUrl ?? uploadUrl;
+          if (p.loaded >= PART * 2) controller.abort(reason);
+        },
+      }).catch((e) => e);
+      assert.equal(error, reason);
+      assert.ok(api.requests.some((r) => r.method === "DELETE"));
+      const status = await api.app.request(uploadUrl);
+      assert.equal(status.status, 404, "the upload is gone");
+      assert.ok(api.parts().length < 6);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("a completion answer with another checksum is a FileUrlsError", async () => {
+    const api = await startRouteApi({}, (request) => {
+      if (request.method === "POST" && request.target.includes("/complete?")) {
+        return {
+          status: 201,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            id: "x",
+            name: "a.bin",
+            size: PART * 2,
+            mime_type: "application/octet-stream",
+            uploaded_at: "2030-01-01T00:00:00.000Z",
+            sha256: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=-2",
+            download_url: "http://127.0.0.1:9/x",
+          }),
+        };
+      }
+    });
+    try {
+      const error = await client(api).files.uploadFile(
+        bytes(PART * 2, 17),
+        "prediction",
+        { name: "a.bin", partSize: PART },
+      ).catch((e) => e);
+      assert.ok(error instanceof FileUrlsError, String(error));
+      assert.match(error.message, /SHA-256 of parts is AAAA/);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe("uploadFile() in parts, its progress and options", () => {
+  test("progress counts acknowledged bytes, tells the uploadUrl, and stops when the upload settles", async () => {
+    const api = await startRouteApi();
+    try {
+      const data = bytes(PART * 5 + 7, 18);
+      const events: UploadProgress[] = [];
+      let settled = false;
+      let late = 0;
+      const result = await client(api).files.uploadFile(data, "prediction", {
+        name: "a.bin",
+        partSize: PART,
+        concurrency: 3,
+        onProgress: (p) => {
+          if (settled) late++;
+          events.push(p);
+        },
+      });
+      settled = true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(late, 0);
+      const loaded = events.map((e) => e.loaded);
+      assert.deepEqual(loaded, [...loaded].sort((a, b) => a - b));
+      assert.equal(loaded[0], 0);
+      assert.equal(loaded.at(-1), data.length);
+      assert.ok(events.every((e) => e.total === data.length));
+      assert.ok(events.every((e) => e.uploadUrl?.includes("/files/uploads/")));
+      assert.ok(events.every((e) => e.id === result.id));
+      // Every step is a whole part the API acknowledged.
+      for (let i = 1; i < loaded.length; i++) {
+        const step = loaded[i] - loaded[i - 1];
+        assert.ok([0, PART, 7].includes(step), String(step));
+      }
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("a stream of unknown length has no total until it ends, and declares its size at completion", async () => {
+    const api = await startRouteApi();
+    try {
+      const data = bytes(PART * 2 + 100, 19);
+      const events: UploadProgress[] = [];
+      const result = await client(api).files.uploadFile(
+        streamOf(data, 5000),
+        "prediction",
+        { name: "s.bin", partSize: PART, onProgress: (p) => events.push(p) },
+      );
+      assert.equal(events[0].total, undefined);
+      assert.equal(events.at(-1)?.total, data.length);
+      assert.equal(result.size, data.length);
+      assert.deepEqual(await download(api, result.downloadUrl), data);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("the part size the API chooses is the one used", async () => {
+    const api = await startRouteApi({ minPartSize: PART * 2 });
+    try {
+      const data = bytes(PART * 5, 20);
+      await client(api).files.uploadFile(data, "prediction", {
+        name: "a.bin",
+        partSize: PART,
+      });
+      const sizes = api.parts().sort((a, b) => partNumber(a) - partNumber(b))
+        .map((r) => r.body.byteLength);
+      assert.deepEqual(sizes, [PART * 2, PART * 2, PART]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("uploadTo() finishes an upload started elsewhere, with no API key", async () => {
+    const api = await startRouteApi();
+    try {
+      const res = await fetch(`${api.baseUrl}/files/uploads`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${api.apiKey}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          name: "from-backend.bin",
+          size: PART * 2 + 1,
+          resource: "prediction",
+          mime_type: "application/octet-stream",
+          part_size: PART,
+        }),
+      });
+      assert.equal(res.status, 201);
+      const upload = await res.json();
+      const data = bytes(PART * 2 + 1, 21);
+      const result = await uploadTo(upload, new Blob([data]), {
+        name: "from-backend.bin",
+      });
+      assert.equal(result.id, upload.id);
+      assert.deepEqual(await download(api, result.downloadUrl), data);
+      const after = api.requests.slice(1);
+      assert.ok(after.length > 0);
+      assert.ok(after.every((r) => r.headers.authorization === undefined));
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("a partSize or concurrency below 1 is a RangeError before any request", async () => {
+    const api = await startRouteApi();
+    try {
+      for (
+        const options of [{ partSize: 0 }, { concurrency: 0 }, {
+          partSize: 1.5,
+        }]
+      ) {
+        await assert.rejects(
+          client(api).files.uploadFile(new Uint8Array(3), "prediction", {
+            name: "a.bin",
+            ...options,
+          }),
+          RangeError,
+        );
+      }
+      assert.equal(api.requests.length, 0);
+    } finally {
+      await api.close();
+    }
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * End to end, in parts: the client sends large files to `filesRoute` with
+ * `fsStorage`, served on loopback by the runtime's own server, through a
+ * proxy that drops the connection in the middle of a part. The server counts
+ * the bytes each part brought: only the part that was cut is sent again.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Hono } from "hono";
+import { Client } from "../mod.ts";
+import { filesRoute, fsStorage, type Storage } from "../src/hono/mod.ts";
+import { serveApp, type Served } from "./_serve.ts";
+import { API_KEY, SECRET } from "./_route.ts";
+import { randomBytes, sha256 } from "./_data.ts";
+import { startCutProxy } from "./_cut_proxy.ts";
+
+const PART = 256 * 1024;
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fileurls-e2e-multipart-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** fsStorage, counting the bytes each part's body brought to the server. */
+function counting(storage: Storage, received: Map<number, number[]>): Storage {
+  const inner = storage.multipart!;
+  return {
+    ...storage,
+    multipart: {
+      ...inner,
+      put(key, uploadId, part, body) {
+        const counts = received.get(part.number) ?? [];
+        received.set(part.number, counts);
+        const index = counts.push(0) - 1;
+        const counted = body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              counts[index] += chunk.byteLength;
+              controller.enqueue(chunk);
+            },
+          }),
+        );
+        return inner.put(key, uploadId, part, counted);
+      },
+    },
+  };
+}
+
+async function serve(storage: Storage): Promise<Served> {
+  const app = new Hono().route(
+    "/v1",
+    filesRoute({ storage, secret: SECRET, apiKeys: [API_KEY], minPartSize: 1 }),
+  );
+  return await serveApp(app);
+}
+
+describe("uploadFile() in parts to filesRoute on loopback", () => {
+  test("a connection dropped in the middle of part 3 sends part 3 again, and no other", async () => {
+    const folder = join(dir, "cut");
+    const received = new Map<number, number[]>();
+    const server = await serve(counting(fsStorage({ dir: folder }), received));
+    const port = Number(new URL(server.url).port);
+    const proxy = await startCutProxy(port, /PUT [^ ]*\/parts\/3\?/, PART / 2);
+    try {
+      const data = randomBytes(PART * 5 + 123);
+      const path = join(dir, "weights.bin");
+      await writeFile(path, data);
+      const client = new Client({
+        baseUrl: `${proxy.url}/v1`,
+        apiKey: API_KEY,
+      });
+      const result = await client.files.uploadFile(path, "prediction", {
+        partSize: PART,
+        concurrency: 2,
+      });
+      assert.ok(proxy.cut(), "the proxy cut a connection");
+      assert.equal(result.size, data.length);
+      for (const number of [1, 2, 4, 5, 6]) {
+        const size = number === 6 ? 123 : PART;
+        assert.deepEqual(received.get(number), [size], `part ${number}`);
+      }
+      const third = received.get(3)!;
+      assert.equal(third.length, 2, "part 3 twice");
+      assert.ok(third[0] < PART, `the cut attempt brought ${third[0]} bytes`);
+      assert.equal(third[1], PART);
+      const got = await fetch(
+        result.downloadUrl.replace(proxy.url, server.url),
+      );
+      assert.equal(
+        await sha256(new Uint8Array(await got.arrayBuffer())),
+        await sha256(data),
+      );
+      // The finished file is all that is left on disk.
+      assert.deepEqual(await readdir(folder), [result.id]);
+    } finally {
+      await proxy.close();
+      await server.close();
+    }
+  });
+
+  test("an aborted upload leaves nothing on disk", async () => {
+    const folder = join(dir, "abort");
+    const server = await serve(fsStorage({ dir: folder }));
+    try {
+      const data = randomBytes(PART * 8);
+      const controller = new AbortController();
+      const client = new Client({
+        baseUrl: `${server.url}/v1`,
+        apiKey: API_KEY,
+      });
+      const error = await client.files.uploadFile(data, "prediction", {
+        name: "a.bin",
+        partSize: PART,
+        signal: controller.signal,
+        onProgress: ({ loaded }) => {
+          if (loaded >= PART * 2) controller.abort(new Error("stop"));
+        },
+      }).catch((e) => e);
+      assert.match(String(error), /stop/);
+      assert.deepEqual(await readdir(folder), []);
+    } finally {
+      await server.close();
+    }
+  });
+});
