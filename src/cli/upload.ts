@@ -11,6 +11,9 @@ import { parseArgs } from "node:util";
 import { DEFAULT_RESOURCE } from "../api.ts";
 import { basename } from "../_path.ts";
 import { Client } from "../client/client.ts";
+import { ApiError } from "../client/errors.ts";
+import type { UploadResult } from "../client/types.ts";
+import { openResume } from "./_resume.ts";
 import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
 
 /** The usage of `fileurls upload`. */
@@ -25,11 +28,20 @@ Options:
   --name NAME          The file name to upload as; needed for "-", and only
                        for a single FILE (default: the file's own name)
   --resource NAME      What the files are for (default: prediction)
-  --timeout SECONDS    How long each request may take, body included
-                       (default: 3600)
+  --timeout SECONDS    How long a request may go without a byte moving
+                       (default: 300)
+  --part-size MIB      Files larger than this go in parts of this size,
+                       resumable (default: 8)
+  --no-resume          Start every file over, even where an earlier run left
+                       an unfinished upload of it
   --json               Print one JSON object per file instead:
-                       {"file","name","size","download_url"}
+                       {"file","id","name","size","mime_type","download_url",
+                       "sha256"}
   -h, --help           Show this help
+
+A file sent in parts that fails midway is resumed by running the same
+command again: its upload is kept in ~/.local/state/fileurls/uploads
+(FILEURLS_STATE_DIR or XDG_STATE_HOME move it) until it completes.
 `;
 
 /**
@@ -47,7 +59,9 @@ export async function upload(args: string[]): Promise<number> {
       "api-key": { type: "string" },
       name: { type: "string" },
       resource: { type: "string", default: DEFAULT_RESOURCE },
-      timeout: { type: "string", default: "3600" },
+      timeout: { type: "string", default: "300" },
+      "part-size": { type: "string", default: "8" },
+      "no-resume": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
     strict: true,
@@ -71,6 +85,15 @@ export async function upload(args: string[]): Promise<number> {
       }`,
     );
   }
+  const partMib = Number(values["part-size"]);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(values["part-size"]) || partMib <= 0) {
+    throw new UsageError(
+      `--part-size must be a positive number of MiB, got ${
+        JSON.stringify(values["part-size"])
+      }`,
+    );
+  }
+  const partSize = Math.max(1, Math.round(partMib * 1024 * 1024));
   const baseUrl = values["base-url"] || process.env.FILEURLS_BASE_URL;
   if (!baseUrl) {
     throw new UsageError("pass --base-url or set FILEURLS_BASE_URL");
@@ -95,23 +118,31 @@ export async function upload(args: string[]): Promise<number> {
   let failed = false;
   for (const file of positionals) {
     try {
-      let content: Blob | string;
-      let name: string;
-      let size: number;
-      if (file === "-") {
-        content = await readStdin();
-        name = values.name!;
-        size = content.size;
-      } else {
-        content = file;
-        name = values.name ?? basename(file);
-        size = await fileSize(file);
-      }
-      const url = await client.files.upload(content, resource, { name });
+      const name = file === "-" ? values.name! : values.name ?? basename(file);
+      const result = file === "-"
+        ? await client.files.uploadFile(
+          process.stdin as AsyncIterable<Uint8Array>,
+          resource,
+          { name, partSize },
+        )
+        : await uploadPath(client, file, resource, {
+          name,
+          partSize,
+          resume: !values["no-resume"],
+          baseUrl,
+        });
       print(
         values.json
-          ? JSON.stringify({ file, name, size, download_url: url }) + "\n"
-          : `${url}\n`,
+          ? JSON.stringify({
+            file,
+            ...(result.id === undefined ? {} : { id: result.id }),
+            name: result.name,
+            size: result.size,
+            mime_type: result.mimeType,
+            download_url: result.downloadUrl,
+            ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
+          }) + "\n"
+          : `${result.downloadUrl}\n`,
       );
     } catch (error) {
       // The client checks its arguments before any request.
@@ -123,6 +154,49 @@ export async function upload(args: string[]): Promise<number> {
     }
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * Uploads a file by path, resuming an upload of it that an earlier run left
+ * unfinished, and keeping a record of a new one until it completes.
+ */
+async function uploadPath(
+  client: Client,
+  path: string,
+  resource: string,
+  options: { name: string; partSize: number; resume: boolean; baseUrl: string },
+): Promise<UploadResult> {
+  await fileSize(path);
+  const record = await openResume(path, options.baseUrl);
+  const upload = (resume: string | undefined) =>
+    client.files.uploadFile(path, resource, {
+      name: options.name,
+      partSize: options.partSize,
+      resume,
+      onProgress: ({ uploadUrl }) => {
+        if (uploadUrl !== undefined && uploadUrl !== saved) {
+          saved = uploadUrl;
+          record.save(uploadUrl).catch(() => {});
+        }
+      },
+    });
+  let saved = options.resume ? record.uploadUrl : undefined;
+  let result: UploadResult;
+  try {
+    result = await upload(saved);
+  } catch (error) {
+    // An upload that is gone or expired cannot be resumed: start over.
+    const gone = error instanceof ApiError &&
+      (error.status === 404 || error.status === 403);
+    if (saved === undefined || !gone || error.uploadUrl !== undefined) {
+      throw error;
+    }
+    await record.forget();
+    saved = undefined;
+    result = await upload(undefined);
+  }
+  await record.forget();
+  return result;
 }
 
 async function fileSize(path: string): Promise<number> {
@@ -141,12 +215,4 @@ async function fileSize(path: string): Promise<number> {
     throw new Error(`Cannot upload ${JSON.stringify(path)}: not a file`);
   }
   return info.size;
-}
-
-async function readStdin(): Promise<Blob> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
-    chunks.push(chunk);
-  }
-  return new Blob(chunks as BlobPart[]);
 }

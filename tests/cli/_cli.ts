@@ -1,0 +1,146 @@
+/**
+ * The command line as a process of the current runtime: `fileurls serve`
+ * waited for until it prints its URL and key, `fileurls upload` run to the
+ * end. Under Node the built package's CLI runs (the npm build maps
+ * `src/cli/main.ts` to `fileurls/cli`).
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+/** The repository. */
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The command that runs the CLI under the current runtime. */
+export function cliCommand(): string[] {
+  if ("Deno" in globalThis) {
+    const source = fileURLToPath(
+      new URL("../../src/cli/main.ts", import.meta.url),
+    );
+    return [process.execPath, "run", "-A", "--quiet", source];
+  }
+  if (process.versions.bun) {
+    const source = fileURLToPath(
+      new URL("../../src/cli/main.ts", import.meta.url),
+    );
+    return [process.execPath, source];
+  }
+  const built = fileURLToPath(import.meta.resolve("fileurls/cli"));
+  return [process.execPath, built];
+}
+
+/** This process's environment without any fileurls or AWS settings. */
+export function cleanEnv(
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !/^(FILEURLS_|AWS_)/.test(key)) {
+      env[key] = value;
+    }
+  }
+  return { ...env, ...extra };
+}
+
+/** What a finished CLI process printed, and its exit code. */
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to the end. */
+export function run(
+  args: string[],
+  options: { env?: Record<string, string>; input?: Uint8Array } = {},
+): Promise<Ran> {
+  const [command, ...prefix] = cliCommand();
+  const child = spawn(command, [...prefix, ...args], {
+    cwd: ROOT,
+    env: cleanEnv(options.env),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (text) => stdout += text);
+  child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+  child.stdin!.end(options.input);
+  return new Promise((done, failed) => {
+    child.once("error", failed);
+    child.once("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** A running `fileurls serve`. */
+export interface Serving {
+  child: ChildProcess;
+  /** The printed base URL, `http://127.0.0.1:<port>/v1`. */
+  url: string;
+  port: number;
+  apiKey: string;
+  stdout: string;
+  stderr(): string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: "SIGTERM" | "SIGINT"): Promise<number | null>;
+}
+
+/** Servers still running, to kill when the tests end. */
+export const running: Set<ChildProcess> = new Set();
+
+/** Starts `fileurls serve` and waits for its URL and API key. */
+export function serve(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Serving> {
+  const [command, ...prefix] = cliCommand();
+  const child = spawn(command, [...prefix, "serve", ...args], {
+    cwd: ROOT,
+    env: cleanEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  const exited = new Promise<number | null>((done) =>
+    child.once("exit", (code) => {
+      running.delete(child);
+      done(code);
+    })
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+  return new Promise((ready, failed) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      failed(new Error(`Cannot start fileurls serve: no URL within 20 s`));
+    }, 20_000);
+    exited.then((code) => {
+      clearTimeout(timer);
+      failed(
+        new Error(`fileurls serve exited with ${code}: ${stderr}${stdout}`),
+      );
+    });
+    child.stdout!.setEncoding("utf8").on("data", (text) => {
+      stdout += text;
+      const url = /^fileurls serving (\S+)$/m.exec(stdout)?.[1];
+      const apiKey = /^API key: (\S+)$/m.exec(stdout)?.[1];
+      if (url === undefined || apiKey === undefined) return;
+      clearTimeout(timer);
+      ready({
+        child,
+        url,
+        port: Number(new URL(url).port),
+        apiKey,
+        stdout,
+        stderr: () => stderr,
+        stop(signal = "SIGTERM") {
+          // Not child.kill(): under Deno it reports the signal it sent as
+          // the cause of death even when the child handled it and exited 0.
+          process.kill(child.pid!, signal);
+          return exited;
+        },
+      });
+    });
+  });
+}

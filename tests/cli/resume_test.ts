@@ -1,0 +1,143 @@
+/**
+ * `fileurls upload` of a large file, killed midway, then run again: it finds
+ * its resume record and sends only the parts the server lacks.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes, sha256 } from "../_data.ts";
+import { startCutProxy } from "../_cut_proxy.ts";
+import {
+  cleanEnv,
+  cliCommand,
+  ROOT,
+  run,
+  running,
+  serve,
+  type Serving,
+} from "./_cli.ts";
+
+const MiB = 1024 * 1024;
+
+let dir: string;
+let server: Serving;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fileurls-cli-resume-"));
+  server = await serve(["--port", "0", "--data", join(dir, "data")]);
+});
+after(async () => {
+  await server?.stop();
+  for (const child of running) child.kill("SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function waitFor(check: () => Promise<boolean>, what: string) {
+  const deadline = Date.now() + 30_000;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("fileurls upload, killed and run again", () => {
+  test("resumes from its record and sends only the missing parts", async () => {
+    // 5 MiB parts (the server's smallest): 3 parts.
+    const data = randomBytes(12 * MiB + 5);
+    const file = join(dir, "model.safetensors");
+    await writeFile(file, data);
+    const state = join(dir, "state");
+    // Part 2 stalls on the way, as a network gone silent: the other parts
+    // arrive, then the process is killed.
+    const proxy = await startCutProxy(
+      server.port,
+      /PUT [^ ]*\/parts\/2\?/,
+      MiB,
+      "stall",
+    );
+    const env = {
+      FILEURLS_API_KEY: server.apiKey,
+      FILEURLS_STATE_DIR: state,
+    };
+    const baseUrl = `${proxy.url}/v1`;
+    try {
+      const [command, ...prefix] = cliCommand();
+      const first = spawn(
+        command,
+        [...prefix, "upload", "--base-url", baseUrl, "--part-size", "5", file],
+        { cwd: ROOT, env: cleanEnv(env), stdio: "ignore" },
+      );
+      running.add(first);
+      const records = join(state, "uploads");
+      await waitFor(async () => {
+        const saved = await readdir(records).catch(() => []);
+        const parts = proxy.lines().filter((l) => /\/parts\/[13]\?/.test(l));
+        return saved.length === 1 && parts.length === 2 && proxy.cut();
+      }, "parts 1 and 3, and the stalled part 2");
+      // Let parts 1 and 3 land before the kill.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      first.kill("SIGKILL");
+      await new Promise((resolve) => first.once("close", resolve));
+      running.delete(first);
+
+      const before = proxy.lines().length;
+      const second = await run(
+        ["upload", "--json", "--base-url", baseUrl, "--part-size", "5", file],
+        { env },
+      );
+      assert.equal(second.code, 0, second.stderr);
+      const sent = proxy.lines().slice(before).filter((l) =>
+        l.startsWith("PUT")
+      );
+      assert.deepEqual(
+        sent.map((l) => /\/parts\/(\d+)\?/.exec(l)?.[1]),
+        ["2"],
+        "only part 2 is sent again",
+      );
+      const result = JSON.parse(second.stdout);
+      assert.equal(result.size, data.length);
+      assert.match(result.sha256, /-3$/);
+      const got = await fetch(
+        result.download_url.replace(proxy.url, server.url.replace(/\/v1$/, "")),
+      );
+      assert.equal(
+        await sha256(new Uint8Array(await got.arrayBuffer())),
+        await sha256(data),
+      );
+      assert.deepEqual(
+        await readdir(join(state, "uploads")),
+        [],
+        "record gone",
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("--no-resume starts over even with a record", async () => {
+    const data = randomBytes(6 * MiB);
+    const file = join(dir, "other.bin");
+    await writeFile(file, data);
+    const state = join(dir, "state2");
+    const env = {
+      FILEURLS_API_KEY: server.apiKey,
+      FILEURLS_STATE_DIR: state,
+    };
+    const ran = await run(
+      [
+        "upload",
+        "--base-url",
+        server.url,
+        "--part-size",
+        "5",
+        "--no-resume",
+        file,
+      ],
+      { env },
+    );
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual(await readdir(join(state, "uploads")), []);
+  });
+});
