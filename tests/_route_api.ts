@@ -79,7 +79,12 @@ export async function startRouteApi(
       }
     }
     const hasBody = request.method !== "GET" && request.method !== "HEAD";
-    const res = await app.request(`${recorder.url}${request.target}`, {
+    // The route makes its URLs from the host the client asked for, which is
+    // a proxy's when one stands in between.
+    const origin = request.headers.host
+      ? `http://${request.headers.host}`
+      : recorder.url;
+    const res = await app.request(`${origin}${request.target}`, {
       method: request.method,
       headers,
       body: hasBody ? request.body as Uint8Array<ArrayBuffer> : undefined,

@@ -5,19 +5,22 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   Client,
   ConnectionError,
   FileUrlsError,
+  TimeoutError,
   type UploadProgress,
   uploadTo,
 } from "../../mod.ts";
 import { bytes, streamOf } from "../_data.ts";
 import { INPUT_KINDS } from "../_inputs.ts";
 import { partNumber, type RouteApi, startRouteApi } from "../_route_api.ts";
+import { startCutProxy } from "../_cut_proxy.ts";
 import type { RecordedRequest } from "../_recorder.ts";
 
 /** The part size of these tests: small, so that files of a few parts are. */
@@ -315,6 +318,66 @@ describe("uploadFile() in parts, when things go wrong", () => {
     }
   });
 
+  test("a part whose connection goes silent fails after timeout with a TimeoutError that tells the uploadUrl", async () => {
+    const api = await startRouteApi();
+    const port = Number(new URL(api.url).port);
+    const proxy = await startCutProxy(
+      port,
+      /PUT [^ ]*\/parts\/2\?/,
+      10,
+      "stall",
+    );
+    try {
+      const started = Date.now();
+      const error = await new Client({
+        baseUrl: `${proxy.url}/v1`,
+        apiKey: api.apiKey,
+        maxRetries: 0,
+        timeout: 1000,
+      }).files.uploadFile(bytes(PART * 3, 33), "prediction", {
+        name: "a.bin",
+        partSize: PART,
+        concurrency: 1,
+      }).catch((e) => e);
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.equal(error.timeout, 1000);
+      assert.match(error.uploadUrl ?? "", /\/files\/uploads\//);
+      assert.ok(Date.now() - started < 10_000);
+    } finally {
+      await proxy.close();
+      await api.close();
+    }
+  });
+
+  test("a single PUT sent again says why, in the progress event where loaded goes back", async () => {
+    let failed = false;
+    const api = await startRouteApi({}, (request) => {
+      if (!failed && request.method === "PUT") {
+        failed = true;
+        return { status: 503, headers: { "retry-after": "0" }, body: "busy" };
+      }
+    });
+    try {
+      const data = bytes(PART, 34);
+      const events: UploadProgress[] = [];
+      await client(api).files.uploadFile(data, "prediction", {
+        name: "a.bin",
+        partSize: PART,
+        onProgress: (p) => events.push(p),
+      });
+      for (let i = 1; i < events.length; i++) {
+        if (events[i].loaded < events[i - 1].loaded) {
+          assert.equal(events[i].retry?.attempt, 1);
+          assert.match(events[i].retry!.reason, /503/);
+        }
+      }
+      assert.ok(events.some((e) => e.retry !== undefined));
+      assert.equal(events.at(-1)?.loaded, data.length);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("a completion answer with another checksum is a FileUrlsError", async () => {
     const api = await startRouteApi({}, (request) => {
       if (request.method === "POST" && request.target.includes("/complete?")) {
@@ -341,6 +404,73 @@ describe("uploadFile() in parts, when things go wrong", () => {
       ).catch((e) => e);
       assert.ok(error instanceof FileUrlsError, String(error));
       assert.match(error.message, /SHA-256 of parts is AAAA/);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe("uploadFile() of named file handles", () => {
+  test("a Node fs.ReadStream is a file: name and size from its path, parts read at offsets", async () => {
+    const api = await startRouteApi();
+    try {
+      const data = bytes(PART * 2 + 9, 30);
+      const path = join(dir, "clip (2).mp4");
+      await writeFile(path, data);
+      const stream = createReadStream(path);
+      const result = await client(api).files.uploadFile(stream, "prediction", {
+        partSize: PART,
+      });
+      assert.equal(result.name, "clip (2).mp4");
+      assert.equal(result.mimeType, "video/mp4");
+      assert.equal(result.multipart, true);
+      const [start] = api.starts();
+      // Its size was known from the start: a file, not a one-way stream.
+      assert.equal(
+        JSON.parse(new TextDecoder().decode(start.body)).size,
+        data.length,
+      );
+      assert.deepEqual(await download(api, result.downloadUrl), data);
+      assert.equal(stream.destroyed, true);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("a Node fs.ReadStream with start and end uploads that range", async () => {
+    const api = await startRouteApi();
+    try {
+      const data = bytes(5000, 31);
+      const path = join(dir, "range.bin");
+      await writeFile(path, data);
+      const result = await client(api).files.uploadFile(
+        createReadStream(path, { start: 100, end: 3099 }),
+      );
+      assert.equal(result.size, 3000);
+      assert.deepEqual(
+        await download(api, result.downloadUrl),
+        data.subarray(100, 3100),
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("Bun.file() is a file named for its path", {
+    skip: "Bun" in globalThis ? false : "Bun.file() is Bun's",
+  }, async () => {
+    const api = await startRouteApi();
+    try {
+      const data = bytes(PART + 3, 32);
+      const path = join(dir, "model.safetensors");
+      await writeFile(path, data);
+      // deno-lint-ignore no-explicit-any
+      const file = (globalThis as any).Bun.file(path) as Blob;
+      const result = await client(api).files.uploadFile(file, "prediction", {
+        partSize: PART,
+      });
+      assert.equal(result.name, "model.safetensors");
+      assert.deepEqual(await download(api, result.downloadUrl), data);
     } finally {
       await api.close();
     }

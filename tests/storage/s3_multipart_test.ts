@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { AwsClient } from "aws4fetch";
 import { Hono } from "hono";
+import { Client } from "../../mod.ts";
 import { filesRoute } from "../../src/hono/mod.ts";
 import { s3Storage, type S3StorageOptions } from "../../src/storage/s3.ts";
 import { type S3rver, startS3rver } from "../_s3rver.ts";
@@ -1064,5 +1065,42 @@ describe("filesRoute with s3Storage: multipart uploads", () => {
     await assertError(response, 409);
     const get = await fetch(upload.download_url);
     assert.deepEqual(new Uint8Array(await get.arrayBuffer()), data);
+  });
+
+  test("the client uploads in parts straight to the bucket, and an aborted upload leaves no part there", async () => {
+    const client = new Client({ baseUrl: `${app.url}/v1`, apiKey: API_KEY });
+    const data = bytes(2 * PART + 77, 25);
+    const result = await client.files.uploadFile(data, "prediction", {
+      name: "clip.mp4",
+      partSize: PART,
+    });
+    assert.equal(result.multipart, true);
+    const get = await fetch(result.downloadUrl);
+    assert.equal(
+      await sha256(new Uint8Array(await get.arrayBuffer())),
+      await sha256(data),
+    );
+
+    const controller = new AbortController();
+    let uploadUrl = "";
+    const error = await client.files.uploadFile(
+      bytes(3 * PART, 26),
+      "prediction",
+      {
+        name: "stopped.mp4",
+        partSize: PART,
+        concurrency: 1,
+        signal: controller.signal,
+        onProgress: (p) => {
+          uploadUrl = p.uploadUrl ?? uploadUrl;
+          if (p.loaded >= PART) controller.abort(new Error("stop"));
+        },
+      },
+    ).catch((e) => e);
+    assert.match(String(error), /stop/);
+    // The bucket's ListParts knows the upload no more.
+    await assertError(await fetch(uploadUrl), 404);
+    const id = new URL(uploadUrl).pathname.split("/").at(-1)!;
+    assert.deepEqual(await keys(prefix + id), []);
   });
 });
