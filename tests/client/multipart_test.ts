@@ -456,25 +456,27 @@ describe("uploadFile() of named file handles", () => {
     }
   });
 
-  test("Bun.file() is a file named for its path", {
-    skip: "Bun" in globalThis ? false : "Bun.file() is Bun's",
-  }, async () => {
-    const api = await startRouteApi();
-    try {
-      const data = bytes(PART + 3, 32);
-      const path = join(dir, "model.safetensors");
-      await writeFile(path, data);
-      // deno-lint-ignore no-explicit-any
-      const file = (globalThis as any).Bun.file(path) as Blob;
-      const result = await client(api).files.uploadFile(file, "prediction", {
-        partSize: PART,
-      });
-      assert.equal(result.name, "model.safetensors");
-      assert.deepEqual(await download(api, result.downloadUrl), data);
-    } finally {
-      await api.close();
-    }
-  });
+  // Bun.file() is Bun's own: the test is registered on Bun only.
+  ("Bun" in globalThis ? test : () => {})(
+    "Bun.file() is a file named for its path",
+    async () => {
+      const api = await startRouteApi();
+      try {
+        const data = bytes(PART + 3, 32);
+        const path = join(dir, "model.safetensors");
+        await writeFile(path, data);
+        // deno-lint-ignore no-explicit-any
+        const file = (globalThis as any).Bun.file(path) as Blob;
+        const result = await client(api).files.uploadFile(file, "prediction", {
+          partSize: PART,
+        });
+        assert.equal(result.name, "model.safetensors");
+        assert.deepEqual(await download(api, result.downloadUrl), data);
+      } finally {
+        await api.close();
+      }
+    },
+  );
 });
 
 describe("uploadFile() in parts, its progress and options", () => {

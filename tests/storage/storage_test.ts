@@ -70,21 +70,27 @@ for (const [label, make] of kinds) {
       );
     });
 
-    test("gives the same bytes as a Blob where it offers blob()", async (t) => {
-      const storage = await make();
-      if (storage.blob === undefined) return t.skip("no blob() here");
-      await storage.put("keyb", streamOf("hel", "lo"), INFO);
-      assert.equal(await (await storage.blob("keyb"))?.text(), "hello");
-      assert.equal(
-        await (await storage.blob("keyb", { start: 1, end: 3 }))?.text(),
-        "ell",
-      );
-      assert.equal(await storage.blob("missing"), undefined);
-      await assert.rejects(
-        storage.blob("keyb", { start: 0, end: 5 }),
-        RangeError,
-      );
-    });
+    // Offered by memoryStorage(), and by fsStorage() on Bun only: the test is
+    // registered where the storage has blob().
+    const hasBlob = label === "memoryStorage()" || "Bun" in globalThis;
+    (hasBlob ? test : () => {})(
+      "gives the same bytes as a Blob where it offers blob()",
+      async () => {
+        const storage = await make();
+        assert.ok(storage.blob !== undefined, "blob() is offered");
+        await storage.put("keyb", streamOf("hel", "lo"), INFO);
+        assert.equal(await (await storage.blob("keyb"))?.text(), "hello");
+        assert.equal(
+          await (await storage.blob("keyb", { start: 1, end: 3 }))?.text(),
+          "ell",
+        );
+        assert.equal(await storage.blob("missing"), undefined);
+        await assert.rejects(
+          storage.blob("keyb", { start: 0, end: 5 }),
+          RangeError,
+        );
+      },
+    );
 
     test("stores and reads a zero-byte file", async () => {
       const storage = await make();
