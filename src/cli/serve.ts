@@ -35,10 +35,13 @@ Options:
                        by the environment (default: fs)
   --public-url URL     The API's URL as clients reach it, e.g. behind a proxy
                        (default: http://HOST:PORT/v1)
+  --max-size SIZE      The largest file taken, e.g. 5GiB or 1TB; larger ones
+                       go in parts (default: FILEURLS_MAX_SIZE, else 1GiB)
   -h, --help           Show this help
 
 Environment:
   FILEURLS_API_KEY       The API key, instead of --api-key
+  FILEURLS_MAX_SIZE      The largest file taken, instead of --max-size
   FILEURLS_SECRET        The URL signing secret, at least 32 bytes (default:
                          generated once and kept in DIR)
   FILEURLS_S3_ENDPOINT   With --storage s3: the S3 endpoint, without the bucket
@@ -70,6 +73,7 @@ export async function serve(args: string[]): Promise<number> {
       "api-key": { type: "string" },
       storage: { type: "string", default: "fs" },
       "public-url": { type: "string" },
+      "max-size": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -88,6 +92,17 @@ export async function serve(args: string[]): Promise<number> {
     );
   }
   const env = process.env;
+  const sizeText = values["max-size"] ?? env.FILEURLS_MAX_SIZE;
+  const maxSize = sizeText === undefined || sizeText === ""
+    ? undefined
+    : parseSize(sizeText);
+  if (maxSize === undefined && sizeText) {
+    throw new UsageError(
+      `--max-size must be a size such as 5GiB or 1000000, got ${
+        JSON.stringify(sizeText)
+      }`,
+    );
+  }
   const data = resolve(values.data);
   const secretBytes = new TextEncoder().encode(env.FILEURLS_SECRET).byteLength;
   if (env.FILEURLS_SECRET && secretBytes < MIN_SECRET_BYTES) {
@@ -129,6 +144,7 @@ export async function serve(args: string[]): Promise<number> {
         secret,
         apiKeys: [apiKey],
         publicUrl: values["public-url"],
+        maxSize,
       }),
     );
     app.notFound((c) =>
@@ -180,6 +196,34 @@ export async function serve(args: string[]): Promise<number> {
   await stopSignal();
   await server.close();
   return 0;
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/**
+ * Reads a size: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB`,
+ * `KiB`, `MiB`, `GiB`, `TiB`, any case).
+ *
+ * @param text The size, e.g. `"5GiB"`.
+ * @returns Bytes, or `undefined` unless a positive safe integer.
+ */
+export function parseSize(text: string): number | undefined {
+  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = UNITS[match?.[2].toLowerCase() ?? "?"];
+  if (match === null || unit === undefined) return undefined;
+  const bytes = Math.round(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
 
 /**

@@ -295,6 +295,41 @@ describe("fileurls serve and fileurls upload as processes", () => {
   });
 });
 
+describe("fileurls serve --max-size", () => {
+  test("takes a file at the limit, in parts or not, and refuses a larger one with 413", async () => {
+    const other = await serve([
+      "--port",
+      "0",
+      "--data",
+      join(dir, "max-size"),
+      "--max-size",
+      "6MiB",
+    ]);
+    try {
+      const file = join(dir, "six.bin");
+      const env = { FILEURLS_API_KEY: other.apiKey };
+      await writeFile(file, randomBytes(6 * 1024 * 1024));
+      const atLimit = await run(
+        ["upload", "--base-url", other.url, "--part-size", "5", file],
+        { env },
+      );
+      assert.equal(atLimit.code, 0, atLimit.stderr);
+      await writeFile(file, randomBytes(6 * 1024 * 1024 + 1));
+      const over = await run(
+        ["upload", "--base-url", other.url, "--part-size", "5", file],
+        { env },
+      );
+      assert.equal(over.code, 1);
+      assert.match(
+        over.stderr,
+        /413: Cannot start an upload: size 6291457 is over the limit of 6291456 bytes/,
+      );
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe("fileurls usage", () => {
   test("bad flags, arguments or commands exit 2 with the usage on stderr", async () => {
     const cases: [string[], RegExp][] = [
@@ -344,6 +379,10 @@ describe("fileurls usage", () => {
       [
         ["serve", "--storage", "ftp"],
         /^fileurls serve: --storage must be "fs" or "s3", got "ftp"/,
+      ],
+      [
+        ["serve", "--max-size", "lots"],
+        /^fileurls serve: --max-size must be a size such as 5GiB/,
       ],
       [["serve", "extra"], /^fileurls serve: Unexpected argument 'extra'/],
       [["frobnicate"], /^fileurls: unknown command "frobnicate"/],
