@@ -6,7 +6,7 @@
  * `client.files.upload()` works out a file's name, exact size and media type,
  * asks the API for a pair of URLs (`POST /files/urls`), sends the bytes with
  * `PUT` and an exact `Content-Length` (never chunked, which signed URLs
- * reject), and returns the download URL. A file larger than one part (8 MiB)
+ * reject), and returns the download URL. A file larger than one part (5 MiB)
  * goes as a multipart upload: parts read one at a time, sent four at once,
  * each with its SHA-256, retried alone, resumable after a failure, in memory
  * bounded by the part size whatever the file's size. `uploadTo()` does the

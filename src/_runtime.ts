@@ -12,7 +12,6 @@ export type Runtime = "deno" | "bun" | "node" | "workerd" | "browser";
 /** The parts of `Deno` that fileurls uses. */
 export interface DenoGlobal {
   env: { get(name: string): string | undefined };
-  open(path: string | URL): Promise<DenoFile>;
   serve(
     options: {
       hostname: string;
@@ -22,15 +21,6 @@ export interface DenoGlobal {
     },
     handler: (request: Request) => Response | Promise<Response>,
   ): { addr: { port: number }; shutdown(): Promise<void> };
-}
-
-/** The parts of an open `Deno.FsFile` that fileurls uses. */
-export interface DenoFile {
-  readable: ReadableStream<Uint8Array>;
-  stat(): Promise<{ size: number; isFile: boolean }>;
-  seek(offset: number, whence: 0): Promise<number>;
-  read(buffer: Uint8Array): Promise<number | null>;
-  close(): void;
 }
 
 /** The parts of `Bun` that fileurls uses. */

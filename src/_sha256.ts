@@ -9,15 +9,28 @@
 import { decodeBase64, encodeBase64 } from "./_encoding.ts";
 import { builtinModule } from "./_runtime.ts";
 
+interface NodeCrypto {
+  createHash(algorithm: string): NodeHash;
+}
+
 /**
- * The SHA-256 of some bytes, base64.
+ * The SHA-256 of some bytes, base64: with `node:crypto` where the runtime
+ * has it (Deno, Bun, Node), which reads the bytes where they are, else with
+ * Web Crypto, which copies them first.
  *
  * @param bytes The bytes.
  * @returns 44 characters of base64.
  */
-export async function sha256Base64(bytes: BufferSource): Promise<string> {
+export async function sha256Base64(bytes: Uint8Array): Promise<string> {
+  const hash = builtinModule<NodeCrypto>("node:crypto")?.createHash("sha256");
+  if (hash !== undefined) {
+    hash.update(bytes);
+    return hash.digest("base64");
+  }
   return encodeBase64(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+    new Uint8Array(
+      await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+    ),
   );
 }
 
@@ -80,10 +93,9 @@ export class Sha256CheckStream extends TransformStream<Uint8Array, Uint8Array> {
    * @param what Names the body in the message, e.g. `Cannot upload part 3`.
    */
   constructor(expected: string, what: string) {
-    const nodeCrypto = builtinModule<
-      { createHash(algorithm: string): NodeHash }
-    >("node:crypto");
-    const hash = nodeCrypto?.createHash("sha256");
+    const hash = builtinModule<NodeCrypto>("node:crypto")?.createHash(
+      "sha256",
+    );
     const held: Uint8Array[] = [];
     const mismatch = (actual: string) =>
       new ChecksumError(
@@ -105,7 +117,7 @@ export class Sha256CheckStream extends TransformStream<Uint8Array, Uint8Array> {
           return;
         }
         const actual = await sha256Base64(
-          await new Blob(held as BlobPart[]).arrayBuffer(),
+          new Uint8Array(await new Blob(held as BlobPart[]).arrayBuffer()),
         );
         if (actual !== expected) throw mismatch(actual);
         for (const chunk of held) controller.enqueue(chunk);

@@ -31,7 +31,7 @@ Options:
   --timeout SECONDS    How long a request may go without a byte moving
                        (default: 300)
   --part-size MIB      Files larger than this go in parts of this size,
-                       resumable (default: 8)
+                       resumable (default: 5)
   --no-resume          Start every file over, even where an earlier run left
                        an unfinished upload of it
   --json               Print one JSON object per file instead:
@@ -60,7 +60,7 @@ export async function upload(args: string[]): Promise<number> {
       name: { type: "string" },
       resource: { type: "string", default: DEFAULT_RESOURCE },
       timeout: { type: "string", default: "300" },
-      "part-size": { type: "string", default: "8" },
+      "part-size": { type: "string", default: "5" },
       "no-resume": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },

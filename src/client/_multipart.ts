@@ -20,6 +20,7 @@ import { compositeSha256, sha256Base64 } from "../_sha256.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import type { Transport } from "./_request.ts";
 import type { Source } from "./_source.ts";
+import { nodePut } from "./_node_http.ts";
 
 /** What a multipart send needs besides the source. */
 export interface MultipartSend {
@@ -69,17 +70,21 @@ export async function sendParts(
   // One-way sources are read in order, one part at a time.
   let reading: Promise<unknown> = Promise.resolve();
 
-  async function take(): Promise<[number, Uint8Array] | undefined> {
+  // Each worker reads its parts into a buffer of its own, used again and
+  // again: memory holds `concurrency` parts, whatever the file's size.
+  async function take(
+    into: Uint8Array,
+  ): Promise<[number, Uint8Array] | undefined> {
     if (source.readAt) {
       const number = nextNumber++;
       const offset = (number - 1) * partSize;
       if (offset >= source.size!) return undefined;
       const length = Math.min(partSize, source.size! - offset);
-      return [number, await source.readAt(offset, length)];
+      return [number, await source.readAt(offset, length, into)];
     }
     const turn = reading.then(async () => {
       if (ended) return undefined;
-      const bytes = await source.next!(partSize);
+      const bytes = await source.next!(partSize, into);
       if (bytes.byteLength < partSize) ended = true;
       if (bytes.byteLength === 0) return undefined;
       return [nextNumber++, bytes] as [number, Uint8Array];
@@ -89,8 +94,10 @@ export async function sendParts(
   }
 
   async function worker(): Promise<void> {
+    let buffer: Uint8Array | undefined;
     while (!signal.aborted) {
-      const next = await take();
+      buffer ??= new Uint8Array(partSize);
+      const next = await take(buffer);
       if (next === undefined) return;
       const [number, bytes] = next;
       const sha256 = await sha256Base64(bytes as Uint8Array<ArrayBuffer>);
@@ -100,6 +107,9 @@ export async function sendParts(
         const part = { number, size: bytes.byteLength, sha256 };
         await sendPart(transport, send, part, bytes, signal);
       }
+      // A byte stream read into the buffer hands back its memory in another
+      // ArrayBuffer: keep using that one.
+      if (buffer.byteLength === 0) buffer = new Uint8Array(bytes.buffer);
       acknowledged += bytes.byteLength;
       send.onAcknowledged(acknowledged);
     }
@@ -147,6 +157,9 @@ async function sendPart(
   signal: AbortSignal,
 ): Promise<void> {
   const action = `${send.action}: part ${part.number}`;
+  // On Deno and Node the bytes go through node:http, unless the caller gave
+  // a fetch of its own.
+  const put = transport.ownFetch ? undefined : nodePut();
   for (let signing = 0;; signing++) {
     const { parts } = await transport.post(
       subresource(send.uploadUrl, "parts"),
@@ -163,10 +176,10 @@ async function sendPart(
         (_attempt, touch) => ({
           method: "PUT",
           headers: url.headers,
-          ...partBody(bytes, touch),
+          ...(put ? { body: bytes as BodyInit } : partBody(bytes, touch)),
         }),
         (response) => response.body?.cancel() ?? Promise.resolve(),
-        { action, signal },
+        { action, signal, fetch: put },
       );
       return;
     } catch (error) {

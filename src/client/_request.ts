@@ -21,6 +21,12 @@ export interface RequestContext {
   signal?: AbortSignal;
   /** Called before an attempt is made again, with why the last one failed. */
   onRetry?(attempt: number, reason: unknown): void;
+  /** Sends this request instead of the transport's `fetch`. */
+  fetch?: (
+    url: string,
+    init: RequestInit,
+    touch: () => void,
+  ) => Promise<Response>;
 }
 
 /** The settings every request of one client shares. */
@@ -29,6 +35,8 @@ export class Transport {
   readonly baseUrl: string;
   #apiKey: string | undefined;
   #fetch: (input: string, init: RequestInit) => Response | Promise<Response>;
+  /** Whether `fetch` is the caller's own, which every request must use. */
+  readonly ownFetch: boolean;
   #maxRetries: number;
   #timeout: number;
   #headers: Headers;
@@ -48,6 +56,7 @@ export class Transport {
       ? options.apiKey ?? env("FILEURLS_API_KEY")
       : undefined;
     const fetcher = options.fetch;
+    this.ownFetch = fetcher !== undefined;
     this.#fetch = fetcher ?? ((input, init) => globalThis.fetch(input, init));
     this.#maxRetries = count(options.maxRetries ?? 2, "maxRetries");
     this.#timeout = count(options.timeout ?? 60_000, "timeout");
@@ -186,10 +195,10 @@ export class Transport {
       try {
         let response: Response;
         try {
-          response = await this.#fetch(url, {
-            ...init(attempt, touch),
-            signal: timer.signal,
-          });
+          const request = { ...init(attempt, touch), signal: timer.signal };
+          response = await (context.fetch
+            ? context.fetch(url, request, touch)
+            : this.#fetch(url, request));
           touch();
         } catch (error) {
           if (timer.signal.aborted) throw timer.signal.reason;

@@ -9,12 +9,7 @@
  */
 import { isMediaType, typeByName } from "../_media_type.ts";
 import { basename } from "../_path.ts";
-import {
-  builtinModule,
-  bunGlobal,
-  type DenoFile,
-  denoGlobal,
-} from "../_runtime.ts";
+import { builtinModule, bunGlobal, runtime } from "../_runtime.ts";
 import type { FileContent, UploadOptions } from "./types.ts";
 
 /** A file to upload, read part by part. */
@@ -26,13 +21,20 @@ export interface Source {
   /** The exact size, or `undefined` for a stream until it ends. */
   size: number | undefined;
   /**
-   * Reads bytes `offset` to `offset + length` (seekable sources only).
+   * Reads bytes `offset` to `offset + length` (seekable sources only), into
+   * `into` where the bytes are not in memory already, so that parts reuse
+   * the same few buffers.
    */
-  readAt?(offset: number, length: number): Promise<Uint8Array>;
+  readAt?(
+    offset: number,
+    length: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array>;
   /**
-   * Reads the next `length` bytes, fewer only at the end (one-way sources).
+   * Reads the next `length` bytes, fewer only at the end (one-way sources),
+   * into `into` if given.
    */
-  next?(length: number): Promise<Uint8Array>;
+  next?(length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Puts bytes back in front of what `next` reads (one-way sources). */
   unshift?(bytes: Uint8Array): void;
   /** The rest of the file as one body that can be sent again on a retry. */
@@ -45,7 +47,20 @@ const FALLBACK_TYPE = "application/octet-stream";
 
 interface NodeFs {
   openAsBlob?: (path: string | URL) => Promise<Blob>;
-  promises: { stat(path: string | URL): Promise<{ isFile(): boolean }> };
+  promises: {
+    stat(path: string | URL): Promise<{ isFile(): boolean; size: number }>;
+    open(path: string | URL, flags: "r"): Promise<NodeFile>;
+  };
+}
+
+interface NodeFile {
+  read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
 }
 
 /** A Node `fs.ReadStream`: a readable with the path of its file. */
@@ -133,9 +148,19 @@ function blobSource(
     name,
     type: typeOf(name, options, type),
     size: blob.size,
-    async readAt(offset, length) {
+    async readAt(offset, length, into) {
       const part = blob.slice(offset, offset + length);
-      return new Uint8Array(await part.arrayBuffer());
+      if (into === undefined) return new Uint8Array(await part.arrayBuffer());
+      const bytes = into.subarray(0, length);
+      const reader = part.stream().getReader();
+      let filled = 0;
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes.set(value, filled);
+        filled += value.byteLength;
+      }
+      return bytes.subarray(0, filled);
     },
     whole: () => Promise.resolve(blob),
     close: () => Promise.resolve(),
@@ -159,10 +184,11 @@ function bytesSource(
 }
 
 /**
- * Opens a file by path with the least memory the runtime allows: a lazily
- * read Blob on Bun (`Bun.file`) and Node (`fs.openAsBlob`), and on Deno,
- * whose `fetch` sends any stream chunked and whose `openAsBlob` reads the
- * file whole, the open file, read at offsets.
+ * Opens a file by path: parts are read from the open file at their offsets
+ * into the caller's buffers (`node:fs` on Deno, Bun and Node alike). The
+ * whole file, for a single `PUT`, is a lazily read Blob on Bun (`Bun.file`)
+ * and Node (`fs.openAsBlob`); Deno's `openAsBlob` reads the file whole, so
+ * there it is read in chunks into a Blob.
  */
 async function openPath(
   path: string | URL,
@@ -171,108 +197,160 @@ async function openPath(
   range: { start: number; end?: number } = { start: 0 },
 ): Promise<Source> {
   const where = path instanceof URL ? path.href : path;
+  const fs = builtinModule<NodeFs>("node:fs");
+  if (fs === undefined) {
+    throw new TypeError(
+      `Cannot upload "${name}": file paths need a file system, which this runtime lacks; pass a Blob or bytes`,
+    );
+  }
+  let handle: NodeFile | undefined;
   try {
-    const deno = denoGlobal();
-    if (deno) {
-      const file = await deno.open(path);
-      try {
-        const info = await file.stat();
-        if (!info.isFile) throw new Error("not a file");
-        const end = Math.min(range.end ?? info.size, info.size);
-        return denoFileSource(name, file, range.start, end, options);
-      } catch (error) {
-        file.close();
-        throw error;
-      }
-    }
+    const stat = await fs.promises.stat(path);
+    if (!stat.isFile()) throw new Error("not a file");
+    handle = await fs.promises.open(path, "r");
+    const file = handle;
+    const start = Math.min(range.start, stat.size);
+    const size = Math.min(range.end ?? stat.size, stat.size) - start;
     const bun = bunGlobal();
-    const fs = builtinModule<NodeFs>("node:fs");
-    if (bun || fs?.openAsBlob) {
-      const stat = await fs?.promises.stat(path);
-      if (stat && !stat.isFile()) throw new Error("not a file");
-      // Bun guesses a type from the extension; fileurls infers its own.
-      const file = bun ? bun.file(path) : await fs!.openAsBlob!(path);
-      const end = Math.min(range.end ?? file.size, file.size);
-      return blobSource(name, file.slice(range.start, end, ""), options, "");
-    }
+    // Bun guesses a type from the extension; fileurls infers its own.
+    const lazy = bun
+      ? bun.file(path).slice(start, start + size, "")
+      : runtime() !== "deno" && fs.openAsBlob
+      ? (await fs.openAsBlob(path)).slice(start, start + size, "")
+      : undefined;
+    const readAt = (offset: number, length: number, into?: Uint8Array) =>
+      readInto(
+        file,
+        start + offset,
+        Math.min(length, size - offset),
+        into,
+        name,
+      );
+    return {
+      name,
+      type: typeOf(name, options),
+      size,
+      readAt,
+      async whole() {
+        if (lazy !== undefined) return lazy;
+        const chunks: Uint8Array[] = [];
+        for (let offset = 0; offset < size; offset += READ_CHUNK) {
+          chunks.push(await readAt(offset, READ_CHUNK));
+        }
+        return new Blob(chunks as BlobPart[]);
+      },
+      close: () => file.close(),
+    };
   } catch (error) {
+    await handle?.close().catch(() => {});
     throw new Error(`Cannot upload "${name}": cannot read ${where}`, {
       cause: error,
     });
   }
-  throw new TypeError(
-    `Cannot upload "${name}": file paths need a file system, which this runtime lacks; pass a Blob or bytes`,
-  );
 }
 
-function denoFileSource(
+/** Bytes per read of a whole file into a Blob. */
+const READ_CHUNK = 1024 * 1024;
+
+async function readInto(
+  file: NodeFile,
+  position: number,
+  length: number,
+  into: Uint8Array | undefined,
   name: string,
-  file: DenoFile,
-  start: number,
-  end: number,
-  options: UploadOptions,
-): Source {
-  // One read at a time: a read is a seek and reads, which must not interleave.
-  let queue: Promise<unknown> = Promise.resolve();
-  const readAt = (offset: number, length: number): Promise<Uint8Array> => {
-    const read = queue.then(async () => {
-      const buffer = new Uint8Array(
-        Math.max(0, Math.min(length, end - start - offset)),
+): Promise<Uint8Array> {
+  const bytes = (into ?? new Uint8Array(length)).subarray(0, length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await file.read(
+      bytes,
+      filled,
+      length - filled,
+      position + filled,
+    );
+    if (bytesRead === 0) {
+      throw new RangeError(
+        `Cannot upload "${name}": the file ended at byte ${position + filled}`,
       );
-      await file.seek(start + offset, 0);
-      let filled = 0;
-      while (filled < buffer.byteLength) {
-        const count = await file.read(buffer.subarray(filled));
-        if (count === null) {
-          throw new RangeError(
-            `Cannot upload "${name}": the file ended at byte ${
-              start + offset + filled
-            }`,
-          );
-        }
-        filled += count;
-      }
-      return buffer;
-    });
-    queue = read.catch(() => {});
-    return read;
-  };
-  return {
-    name,
-    type: typeOf(name, options),
-    size: end - start,
-    readAt,
-    whole: () => readAt(0, end - start),
-    close: () => {
-      try {
-        file.close();
-      } catch {
-        // Closed already.
-      }
-      return Promise.resolve();
-    },
-  };
+    }
+    filled += bytesRead;
+  }
+  return bytes;
 }
 
-/** A one-way source: a stream or async iterable of unknown length. */
+/**
+ * A one-way source: a stream or async iterable of unknown length. A byte
+ * stream is read with a BYOB reader straight into the caller's buffer, so
+ * that reading it makes no garbage; other streams' chunks are copied in.
+ */
 function streamSource(
   name: string,
   content: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   options: UploadOptions,
 ): Source {
-  const iterator = content instanceof ReadableStream
+  let byob: ReadableStreamBYOBReader | undefined;
+  if (content instanceof ReadableStream) {
+    try {
+      byob = content.getReader({ mode: "byob" });
+    } catch {
+      byob = undefined; // Not a byte stream.
+    }
+  }
+  const iterator = byob !== undefined
+    ? undefined
+    : content instanceof ReadableStream
     ? readerIterator(content.getReader())
     : content[Symbol.asyncIterator]();
   const pending: Uint8Array[] = [];
   let done = false;
-  async function next(length: number): Promise<Uint8Array> {
+
+  /** Moves pending bytes into `bytes` from `have`; returns the new count. */
+  function drain(bytes: Uint8Array, have: number, length: number): number {
+    while (have < length && pending.length > 0) {
+      let chunk = pending.shift()!;
+      if (chunk.byteLength > length - have) {
+        pending.unshift(chunk.subarray(length - have));
+        chunk = chunk.subarray(0, length - have);
+      }
+      bytes.set(chunk, have);
+      have += chunk.byteLength;
+    }
+    return have;
+  }
+
+  // Reads into `into` in place; a read hands its memory to the stream and
+  // back, so the bytes come back in the same place of another ArrayBuffer.
+  async function readBytes(length: number, into: Uint8Array) {
+    let buffer = into.buffer as ArrayBuffer;
+    const base = into.byteOffset;
+    let have = drain(new Uint8Array(buffer, base, length), 0, length);
+    while (have < length && !done) {
+      const result = await byob!.read(
+        new Uint8Array(buffer, base + have, length - have),
+      );
+      if (result.value !== undefined) {
+        buffer = result.value.buffer as ArrayBuffer;
+      }
+      if (result.done) {
+        done = true;
+        break;
+      }
+      have += result.value.byteLength;
+    }
+    return new Uint8Array(buffer, base, have);
+  }
+
+  async function next(length: number, into?: Uint8Array): Promise<Uint8Array> {
+    if (byob !== undefined) {
+      return await readBytes(length, into ?? new Uint8Array(length));
+    }
     const chunks: Uint8Array[] = [];
     let have = 0;
     while (have < length) {
       let chunk = pending.shift();
       if (chunk === undefined) {
         if (done) break;
-        const result = await iterator.next();
+        const result = await iterator!.next();
         if (result.done) {
           done = true;
           break;
@@ -286,8 +364,8 @@ function streamSource(
       chunks.push(chunk);
       have += chunk.byteLength;
     }
-    if (chunks.length === 1) return chunks[0];
-    const bytes = new Uint8Array(have);
+    if (chunks.length === 1 && into === undefined) return chunks[0];
+    const bytes = into?.subarray(0, have) ?? new Uint8Array(have);
     let offset = 0;
     for (const chunk of chunks) {
       bytes.set(chunk, offset);
@@ -311,7 +389,9 @@ function streamSource(
       return new Blob(parts as BlobPart[]);
     },
     async close() {
-      if (!done) await iterator.return?.();
+      if (done) return;
+      if (byob !== undefined) await byob.cancel().catch(() => {});
+      else await iterator!.return?.();
     },
   };
 }

@@ -97,7 +97,7 @@ export class Files {
    * bytes with an exact `Content-Length` (never chunked), and returns where
    * the file can be downloaded.
    *
-   * A file no larger than `partSize` (8 MiB) goes as one `PUT` to the URLs of
+   * A file no larger than `partSize` (5 MiB) goes as one `PUT` to the URLs of
    * {@linkcode Files.createUrls}. A larger one goes as a multipart upload
    * (`POST {baseUrl}/files/uploads`): parts read one at a time, each sent
    * with its SHA-256, `concurrency` at once, a failed part retried alone,

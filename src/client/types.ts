@@ -153,7 +153,7 @@ export interface UploadOptions {
    * others go as one `PUT`. Memory holds about `partSize * (concurrency + 1)`
    * bytes, whatever the file's size.
    *
-   * @default {8388608} 8 MiB
+   * @default {5242880} 5 MiB
    */
   partSize?: number;
   /**

@@ -1,0 +1,171 @@
+/**
+ * A `PUT` of bytes through `node:http` and `node:https`, for the parts of a
+ * multipart upload on Deno and Node.
+ *
+ * Their `fetch` keeps a copy of each request's bytes beyond the request
+ * (measured: about 50 MiB per part in flight on Deno, and on Node more than
+ * the parts themselves), while `node:http` writes the caller's bytes as they
+ * are, a slice at a time, with an exact `Content-Length`, and tells when each
+ * slice has gone, which keeps the timeout counting silence. Deno's `fetch`
+ * would also send a stream chunked.
+ *
+ * @module
+ */
+import { builtinModule, env, runtime } from "../_runtime.ts";
+
+interface IncomingMessage {
+  statusCode?: number;
+  statusMessage?: string;
+  headers: Record<string, string | string[] | undefined>;
+  on(event: "data", listener: (chunk: Uint8Array) => void): this;
+  on(event: "end" | "aborted", listener: () => void): this;
+  on(event: "error", listener: (error: Error) => void): this;
+}
+
+interface ClientRequest {
+  write(chunk: Uint8Array): boolean;
+  end(): void;
+  destroy(error?: Error): void;
+  once(event: "drain", listener: () => void): this;
+  on(event: "error", listener: (error: Error) => void): this;
+  on(event: "close", listener: () => void): this;
+}
+
+interface NodeHttp {
+  request(
+    url: URL,
+    options: {
+      method: string;
+      headers: Record<string, string>;
+      agent?: false;
+    },
+    callback: (response: IncomingMessage) => void,
+  ): ClientRequest;
+}
+
+/** Bytes per write: each write that goes shows the request is alive. */
+const SLICE = 256 * 1024;
+
+/**
+ * A `fetch` for the `PUT` of bytes through `node:http`, where it is the
+ * better way: on Deno and Node, with no proxy set in the environment (which
+ * `fetch` honours on Deno and `node:http` does not).
+ *
+ * @returns The function, or `undefined` where `fetch` should be used.
+ */
+export function nodePut():
+  | ((
+    url: string,
+    init: RequestInit,
+    touch: () => void,
+  ) => Promise<Response>)
+  | undefined {
+  const where = runtime();
+  if (where !== "deno" && where !== "node") return undefined;
+  if (
+    where === "deno" &&
+    ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].some((name) =>
+      env(name)
+    )
+  ) {
+    return undefined;
+  }
+  const http = builtinModule<NodeHttp>("node:http");
+  const https = builtinModule<NodeHttp>("node:https");
+  if (http === undefined || https === undefined) return undefined;
+  // Deno's node:http sends a request again, without its body, when a kept
+  // alive connection closes under it: there every part has its own.
+  const fresh = where === "deno";
+  return (url, init, touch) =>
+    put(
+      new URL(url),
+      init,
+      touch,
+      url.startsWith("https:") ? https : http,
+      fresh,
+    );
+}
+
+function put(
+  url: URL,
+  init: RequestInit,
+  touch: () => void,
+  module: NodeHttp,
+  fresh: boolean,
+): Promise<Response> {
+  const body = init.body as Uint8Array;
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+  headers["content-length"] = String(body.byteLength);
+  const signal = init.signal ?? undefined;
+  return new Promise<Response>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", onAbort);
+      request.destroy();
+      reject(error);
+    };
+    const onAbort = () => fail(signal!.reason);
+    const request = module.request(
+      url,
+      {
+        method: init.method ?? "PUT",
+        headers,
+        ...(fresh ? { agent: false as const } : {}),
+      },
+      (response) => {
+        const chunks: Uint8Array[] = [];
+        response.on("data", (chunk) => {
+          touch();
+          chunks.push(chunk);
+        });
+        response.on("error", fail);
+        response.on("aborted", () => fail(new Error("the answer broke off")));
+        response.on("end", () => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener("abort", onAbort);
+          const status = response.statusCode ?? 0;
+          const answer = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (value !== undefined) {
+              answer.set(name, Array.isArray(value) ? value.join(", ") : value);
+            }
+          }
+          const empty = status === 204 || status === 304;
+          resolve(
+            new Response(empty ? null : new Blob(chunks as BlobPart[]), {
+              status,
+              statusText: response.statusMessage,
+              headers: answer,
+            }),
+          );
+        });
+      },
+    );
+    request.on("error", fail);
+    // A connection closed with no answer (which Deno's node:http reports
+    // with no error).
+    request.on("close", () =>
+      fail(
+        Object.assign(new Error("the connection closed before an answer"), {
+          code: "ECONNRESET",
+        }),
+      ));
+    if (signal?.aborted) return fail(signal.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    (async () => {
+      for (let offset = 0; offset < body.byteLength; offset += SLICE) {
+        if (settled) return;
+        const more = request.write(body.subarray(offset, offset + SLICE));
+        touch();
+        if (!more) {
+          await new Promise<void>((drained) => request.once("drain", drained));
+        }
+      }
+      request.end();
+    })().catch(fail);
+  });
+}
