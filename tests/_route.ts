@@ -93,6 +93,12 @@ function recordingMultipart(
       calls.push(`list ${key}`);
       return inner.list(key, uploadId);
     },
+    ...(inner.exists === undefined ? {} : {
+      exists(key: string, uploadId: string) {
+        calls.push(`exists ${key}`);
+        return inner.exists!(key, uploadId);
+      },
+    }),
     async complete(key, uploadId, parts, info) {
       calls.push(`complete ${key}`);
       const file = await inner.complete(key, uploadId, parts, info);

@@ -92,7 +92,15 @@ async function storedParts(
 ): Promise<StoredPart[]> {
   const store = requireMultipart(config, action);
   const parts = await store.list(session.id, session.uploadId);
-  if (parts !== undefined) return parts;
+  return parts ?? await gone(config, session, action);
+}
+
+/** Why an upload the store no longer has is gone: 409 complete, else 404. */
+async function gone(
+  config: Config,
+  session: Session,
+  action: string,
+): Promise<never> {
   if (await statFile(config, session.id) !== undefined) {
     throw new RouteError(409, `${action}: the upload is already complete`);
   }
@@ -229,8 +237,16 @@ async function partUrls(
     }
     return { number, size, sha256: part.sha256! };
   });
-  // Parts of a complete or aborted upload are refused here, not at the PUT.
-  await storedParts(config, session, action);
+  // Parts of a complete or aborted upload are refused here, where the
+  // store tells cheaply; a bucket refuses them itself (NoSuchUpload), and
+  // asking it before every part would cost a request each.
+  if (store.exists !== undefined) {
+    if (!await store.exists(session.id, session.uploadId)) {
+      await gone(config, session, action);
+    }
+  } else if (!config.presigned) {
+    await storedParts(config, session, action);
+  }
 
   const nowSeconds = Math.floor(config.now() / 1000);
   const exp = Math.min(session.exp, nowSeconds + config.uploadTtl);

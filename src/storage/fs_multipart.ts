@@ -136,6 +136,17 @@ export function fsMultipart(
       }
     },
 
+    async exists(key, uploadId) {
+      const folder = folderOf(key, uploadId, "look up the upload of");
+      try {
+        await statPath(join(folder, "info.json"));
+        return true;
+      } catch (error) {
+        if (isMissing(error)) return false;
+        throw error;
+      }
+    },
+
     async complete(key, uploadId, parts, info) {
       const folder = folderOf(key, uploadId, "complete");
       await requireUpload(folder, key, uploadId);

@@ -163,6 +163,12 @@ function memoryMultipart(
         .sort((a, b) => a.number - b.number);
     },
     // deno-lint-ignore require-await
+    async exists(key, uploadId) {
+      checkKey(key, "look up the upload of");
+      checkKey(uploadId, "look up the upload of");
+      return uploads.get(uploadId)?.key === key;
+    },
+    // deno-lint-ignore require-await
     async complete(key, uploadId, parts, info) {
       const upload = find(key, uploadId, "complete");
       if (files.has(key) || writing.has(key)) {

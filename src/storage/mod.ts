@@ -137,6 +137,15 @@ export interface MultipartStore {
    */
   list(key: string, uploadId: string): Promise<StoredPart[] | undefined>;
   /**
+   * Optional: tells whether the upload is still open, more cheaply than
+   * {@linkcode MultipartStore.list} (the route asks before it signs parts).
+   *
+   * @param key The storage key.
+   * @param uploadId The upload's id.
+   * @returns `false` once the upload is completed or aborted.
+   */
+  exists?(key: string, uploadId: string): Promise<boolean>;
+  /**
    * Makes the file out of exactly these parts (which the route checked
    * against {@linkcode MultipartStore.list}), all or nothing.
    *

@@ -113,6 +113,7 @@ for (const [label, make] of kinds) {
       const mp = storage.multipart!;
       const data = bytes(2500, 1);
       const id = await mp.create("key1", { ...INFO, size: 2500 });
+      assert.equal(await mp.exists?.("key1", id), true);
       for (const number of [3, 1, 2]) {
         await putPart(mp, "key1", id, data, number);
       }
@@ -136,6 +137,7 @@ for (const [label, make] of kinds) {
       assert.equal(stored?.size, 2500);
       assert.deepEqual(await read(storage, "key1"), data);
       assert.equal(await mp.list("key1", id), undefined, "the upload is gone");
+      assert.equal(await mp.exists?.("key1", id), false);
       await assert.rejects(
         putPart(mp, "key1", id, data, 1),
         StorageNotFoundError,
@@ -214,6 +216,7 @@ for (const [label, make] of kinds) {
       await mp.abort("key5", id);
       await mp.abort("key5", id);
       assert.equal(await mp.list("key5", id), undefined);
+      assert.equal(await mp.exists?.("key5", id), false);
       await assert.rejects(
         putPart(mp, "key5", id, data, 2),
         StorageNotFoundError,

@@ -1032,14 +1032,24 @@ describe("filesRoute with s3Storage: multipart uploads", () => {
     },
   );
 
-  test("after an abort, part URLs, status and complete answer 404 and nothing is stored", async () => {
+  test("after an abort, the bucket refuses parts, status and complete answer 404, and nothing is stored", async () => {
     const { data, parts, chunks } = await partsOf(1000, 23);
     const upload = await start(data.byteLength);
     await sendParts(upload.upload_url, parts, chunks);
     let response = await fetch(upload.upload_url, { method: "DELETE" });
     assert.equal(response.status, 204);
+    // The route signs without asking the bucket first (a request per part
+    // saved); the bucket refuses the part of an upload that is gone.
     response = await post(sub(upload.upload_url, "parts"), { parts });
-    await assertError(response, 404);
+    const signed = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(signed));
+    const late = await fetch(signed.parts[0].url, {
+      method: "PUT",
+      headers: signed.parts[0].headers,
+      body: chunks[0],
+    });
+    assert.equal(late.status, 404);
+    assert.match(await late.text(), /NoSuchUpload/);
     await assertError(await fetch(upload.upload_url), 404);
     response = await post(sub(upload.upload_url, "complete"), {
       parts: parts.map(({ number, sha256 }) => ({ number, sha256 })),
@@ -1059,8 +1069,16 @@ describe("filesRoute with s3Storage: multipart uploads", () => {
     assert.equal(response.status, 201, await response.text());
     response = await post(sub(upload.upload_url, "complete"), body);
     await assertError(response, 409);
+    // A part after the completion: the bucket refuses it (NoSuchUpload).
     response = await post(sub(upload.upload_url, "parts"), { parts });
-    await assertError(response, 409);
+    const signed = await response.json();
+    const late = await fetch(signed.parts[0].url, {
+      method: "PUT",
+      headers: signed.parts[0].headers,
+      body: chunks[0],
+    });
+    assert.equal(late.status, 404);
+    assert.match(await late.text(), /NoSuchUpload/);
     response = await fetch(upload.upload_url, { method: "DELETE" });
     await assertError(response, 409);
     const get = await fetch(upload.download_url);
