@@ -5,7 +5,16 @@
  *
  * Each server runs in a process of its own, so the RSS measured is the
  * server's alone; the uploader writes an exact `Content-Length` body from one
- * reused 1 MiB buffer over a raw socket. On Linux the peak is the kernel's
+ * reused 1 MiB buffer over a raw socket. Four rows per server runtime:
+ *
+ * - `sink`: a bare server that counts and drops the bytes, one `PUT`;
+ * - `route`: `filesRoute` with `fsStorage`, one `PUT` of the whole file;
+ * - `sink-parts`: the bare server, the file in parts (5 MiB, the client's default), 4 `PUT`s at a
+ *   time, the baseline of the next row;
+ * - `route-parts`: `filesRoute` with `fsStorage` receiving the file as a
+ *   multipart upload, as the client sends it: `POST /files/uploads`, part
+ *   URLs for each part's size and SHA-256, the parts 4 at a time, then
+ *   `POST …/complete`. On Linux the peak is the kernel's
  * own high-water mark (`VmHWM`, reset before each upload through
  * `/proc/PID/clear_refs`); elsewhere the server samples its RSS every 20 ms.
  *
@@ -14,6 +23,8 @@
  * bun bench/server_memory.ts --size 256MiB        # server on Bun
  * deno run -A bench/server_memory.ts --servers deno,bun,node
  * BENCH_SIZE=2GiB deno run -A bench/server_memory.ts
+ * deno run -A bench/server_memory.ts --kinds sink-parts,route-parts \
+ *   --part-size 16MiB --concurrency 2 --repeats 1
  * ```
  *
  * @module
@@ -26,9 +37,11 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median, shuffled } from "./_bench.ts";
 
 type Runtime = "deno" | "bun" | "node";
-type Kind = "sink" | "route";
+type Kind = "sink" | "route" | "sink-parts" | "route-parts";
+const KINDS: Kind[] = ["sink", "route", "sink-parts", "route-parts"];
 
 const SECRET = "bench secret bench secret bench secret";
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -92,7 +105,7 @@ function sampler(): { stats(): { rss: number; peak: number }; reset(): void } {
 async function serve(kind: Kind, dir: string): Promise<void> {
   const memory = sampler();
   let handler: (request: Request) => Response | Promise<Response>;
-  if (kind === "route") {
+  if (kind === "route" || kind === "route-parts") {
     const { Hono } = await import("hono");
     const { filesRoute, fsStorage } = await import("../src/hono/mod.ts");
     const app = new Hono();
@@ -277,6 +290,7 @@ function upload(
 
 interface Row {
   server: string;
+  kind: Kind;
   bytes: number;
   mbps: number;
   before: number;
@@ -284,7 +298,149 @@ interface Row {
   status: number;
 }
 
-async function measure(runtime: Runtime, kind: Kind, size: number) {
+/** The bytes the raw uploader sends for a body of `length` bytes. */
+function pattern(length: number): Uint8Array<ArrayBuffer> {
+  const chunk = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
+  const bytes = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += chunk.byteLength) {
+    bytes.set(
+      chunk.subarray(0, Math.min(chunk.byteLength, length - offset)),
+      offset,
+    );
+  }
+  return bytes;
+}
+
+async function sha256(length: number): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", pattern(length));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
+
+/** Runs `task` over `items`, `concurrency` at a time. */
+async function pool<T>(
+  items: T[],
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+async function post(url: string, body: unknown): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 200 && res.status !== 201) {
+    throw new Error(
+      `Cannot POST ${new URL(url).pathname}: ${res.status} ${text}`,
+    );
+  }
+  return JSON.parse(text);
+}
+
+/** `…/{id}/parts?{same query}`: a sub-resource of a capability URL. */
+function subresource(uploadUrl: string, name: string): string {
+  const url = new URL(uploadUrl);
+  url.pathname = `${url.pathname}/${name}`;
+  return url.href;
+}
+
+interface Plan {
+  partSize: number;
+  concurrency: number;
+}
+
+/**
+ * Sends `size` bytes as parts of `partSize`, `concurrency` at a time: to the
+ * bare sink, or as the route's multipart upload. Answers the download URL.
+ */
+async function sendParts(
+  server: Server,
+  kind: Kind,
+  size: number,
+  plan: Plan,
+  type: string,
+  digests: Map<number, string>,
+): Promise<string | undefined> {
+  let partSize = plan.partSize;
+  let uploadUrl: string | undefined;
+  let downloadUrl: string | undefined;
+  if (kind === "route-parts") {
+    const started = await post(`${server.origin}/v1/files/uploads`, {
+      name: "big.bin",
+      size,
+      resource: "prediction",
+      mime_type: type,
+      part_size: partSize,
+    }) as { upload_url: string; download_url: string; part_size: number };
+    uploadUrl = started.upload_url;
+    downloadUrl = started.download_url;
+    partSize = started.part_size;
+  }
+  const parts: { number: number; size: number; sha256: string }[] = [];
+  for (let offset = 0; offset < size; offset += partSize) {
+    const length = Math.min(partSize, size - offset);
+    if (!digests.has(length)) digests.set(length, await sha256(length));
+    parts.push({
+      number: parts.length + 1,
+      size: length,
+      sha256: digests.get(length)!,
+    });
+  }
+  const urls: string[] = [];
+  for (let i = 0; i < parts.length; i += 100) {
+    if (uploadUrl === undefined) {
+      urls.push(
+        ...parts.slice(i, i + 100).map((p) =>
+          `${server.origin}/sink/${p.number}`
+        ),
+      );
+      continue;
+    }
+    const signed = await post(subresource(uploadUrl, "parts"), {
+      parts: parts.slice(i, i + 100),
+    }) as { parts: { url: string }[] };
+    urls.push(...signed.parts.map((p) => p.url));
+  }
+  await pool(parts, plan.concurrency, async (part) => {
+    const answer = await upload(urls[part.number - 1], part.size, type);
+    if (answer.status !== 200 && answer.status !== 201) {
+      throw new Error(
+        `Cannot upload part ${part.number}: ${answer.status} ${answer.body}`,
+      );
+    }
+  });
+  if (uploadUrl !== undefined) {
+    const done = await post(subresource(uploadUrl, "complete"), {
+      parts: parts.map(({ number, sha256 }) => ({ number, sha256 })),
+    }) as { size: number };
+    if (done.size !== size) {
+      throw new Error(`Cannot complete: ${done.size} bytes, not ${size}`);
+    }
+  }
+  return downloadUrl;
+}
+
+const LABELS: Record<Kind, string> = {
+  sink: "bare sink, 1 PUT",
+  route: "filesRoute + fsStorage, 1 PUT",
+  "sink-parts": "bare sink, parts",
+  "route-parts": "filesRoute + fsStorage, multipart",
+};
+
+async function measure(
+  runtime: Runtime,
+  kind: Kind,
+  size: number,
+  plan: Plan,
+  digests: Map<number, string>,
+) {
   const dir = await mkdtemp(join(tmpdir(), "fileurls-bench-"));
   const server = await start(runtime, kind, dir);
   try {
@@ -314,27 +470,35 @@ async function measure(runtime: Runtime, kind: Kind, size: number) {
     const before = (await memory(server)).rss;
     await resetPeak(server);
     const started = performance.now();
-    const answer = await upload(url, size, type);
+    let status = 201;
+    if (kind === "sink" || kind === "route") {
+      const answer = await upload(url, size, type);
+      if (answer.status !== 201) {
+        throw new Error(`Cannot upload: ${answer.status} ${answer.body}`);
+      }
+      status = answer.status;
+    } else {
+      downloadUrl = await sendParts(server, kind, size, plan, type, digests);
+    }
     const seconds = (performance.now() - started) / 1000;
     const { peak } = await memory(server);
-    if (answer.status !== 201) {
-      throw new Error(`Cannot upload: ${answer.status} ${answer.body}`);
-    }
     if (downloadUrl !== undefined) {
       const head = await fetch(downloadUrl, { method: "HEAD" });
       if (head.headers.get("content-length") !== String(size)) {
         throw new Error("Cannot verify the upload: stored size differs");
       }
     }
+    const how = kind.endsWith("parts")
+      ? ` (${mib(plan.partSize).replace(/\.0$/, "")} MiB × ${plan.concurrency})`
+      : "";
     return {
-      server: `${
-        kind === "route" ? "filesRoute + fsStorage" : "bare sink"
-      } (${runtime})`,
+      server: `${LABELS[kind]}${how} (${runtime})`,
+      kind,
       bytes: size,
       mbps: size / 1e6 / seconds,
       before,
       peak: Math.max(peak, before),
-      status: answer.status,
+      status,
     } satisfies Row;
   } finally {
     server.child.kill();
@@ -347,6 +511,9 @@ function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
 }
 
+/** The most a route's RSS may grow while it receives a file. */
+const GROWTH_TARGET = 64 * 1024 * 1024;
+
 async function main(): Promise<void> {
   const size = parseSize(
     flag("size") ?? process.env.BENCH_SIZE ?? String(1024 ** 3),
@@ -354,14 +521,36 @@ async function main(): Promise<void> {
   const runtimes = (flag("servers") ?? currentRuntime()).split(
     ",",
   ) as Runtime[];
-  const rows: Row[] = [];
-  for (const runtime of runtimes) {
-    for (const kind of ["sink", "route"] as const) {
-      rows.push(await measure(runtime, kind, size));
+  const kinds = (flag("kinds") ?? KINDS.join(",")).split(",") as Kind[];
+  const plan = {
+    partSize: parseSize(flag("part-size") ?? "5MiB"),
+    concurrency: Number(flag("concurrency") ?? 4),
+  };
+  const repeats = Number(flag("repeats") ?? 3);
+  const digests = new Map<number, string>();
+  const runs = new Map<string, Row[]>();
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    // A new order each repeat, so that no row always runs first.
+    const jobs = runtimes.flatMap((runtime) =>
+      kinds.map((kind) => ({ runtime, kind }))
+    );
+    const order = shuffled(jobs, repeat + 1);
+    for (const { runtime, kind } of order) {
+      const row = await measure(runtime, kind, size, plan, digests);
+      runs.set(row.server, [...runs.get(row.server) ?? [], row]);
     }
   }
+  const rows = runtimes.flatMap((runtime) =>
+    kinds.map((kind) =>
+      [...runs.values()].find((list) =>
+        list[0].kind === kind && list[0].server.endsWith(`(${runtime})`)
+      )!
+    )
+  );
   console.log(
-    `Server RSS while receiving ${mib(size)} MiB over loopback ` +
+    `Server RSS while receiving ${
+      mib(size)
+    } MiB over loopback, median of ${repeats} ` +
       `(uploader: ${currentRuntime()}, ${process.platform})\n`,
   );
   const table = [
@@ -372,15 +561,25 @@ async function main(): Promise<void> {
       "RSS before MiB",
       "RSS peak MiB",
       "growth MiB",
+      "growth spread",
+      "target (route: ≤ 64 MiB growth)",
     ],
-    ...rows.map((row) => [
-      row.server,
-      String(row.bytes),
-      row.mbps.toFixed(0),
-      mib(row.before),
-      mib(row.peak),
-      mib(row.peak - row.before),
-    ]),
+    ...rows.map((list) => {
+      const growth = median(list.map((row) => row.peak - row.before));
+      const growths = list.map((row) => row.peak - row.before);
+      return [
+        list[0].server,
+        String(list[0].bytes),
+        median(list.map((row) => row.mbps)).toFixed(0),
+        mib(median(list.map((row) => row.before))),
+        mib(median(list.map((row) => row.peak))),
+        mib(growth),
+        `${mib(Math.min(...growths))}–${mib(Math.max(...growths))}`,
+        list[0].kind.startsWith("route")
+          ? growth <= GROWTH_TARGET ? "yes" : "no"
+          : "baseline",
+      ];
+    }),
   ];
   const widths = table[0].map((_, i) =>
     Math.max(...table.map((r) => r[i].length))

@@ -1,149 +1,411 @@
 /**
- * Upload throughput and memory: a file (256 MiB by default) uploaded from a
- * path, from a Blob and from a non-seekable ReadableStream, by each runtime
- * found, to a loopback sink that counts bytes; `curl -T` of the same file to
- * the same sink in the same run is the baseline.
+ * Upload throughput and client memory: a file (1 GiB by default) uploaded
+ * from a path, from a Blob in memory and from a non-seekable ReadableStream,
+ * by the fileurls client on Deno, Bun and Node, to two targets:
  *
- *     deno task bench                      # or: bun bench/upload.ts
- *     deno run -A bench/upload.ts --size-mib 64 --runtimes deno,bun
+ * - `sink`: a loopback server that speaks the files API's protocol (one
+ *   `PUT`, or a multipart upload: start, part URLs, parts, complete) and
+ *   discards the bytes, counting them (`bench/_sink.mjs`);
+ * - `serve`: `fileurls serve` on Deno, with `fsStorage` in a fresh data
+ *   folder.
  *
- * Each upload runs in a process of its own, started by a small Python
- * wrapper that reports the child's peak RSS (`getrusage`).
+ * `curl -f -T FILE` of the same file to the same target in the same run is
+ * the baseline: to the sink's single-`PUT` URL, and to an upload URL of
+ * `POST /v1/files/urls` of `fileurls serve`.
+ *
+ * Every upload, curl's included, runs in a process of its own, timed from
+ * spawn to exit (runtime start-up, reading the file and, for the Blob input,
+ * building the Blob included), its peak RSS read with `getrusage`. Deno and
+ * Bun run the TypeScript client; Node runs it bundled to JavaScript, as npm
+ * users get it (Node's type stripping alone adds about 40 MiB of RSS). Each row
+ * is repeated (3 times by default) in an order drawn anew for each repeat;
+ * the table shows medians and the range. After each upload the target's
+ * byte count (sink) or the stored file's size (serve) is checked, and once
+ * per row the stored file's SHA-256, outside the timing.
+ *
+ * ```sh
+ * deno task bench                                   # or: bun bench/upload.ts
+ * deno run -A bench/upload.ts --size-mib 256 --runtimes deno,bun --repeats 1
+ * deno run -A bench/upload.ts --targets sink --part-size 16777216 --concurrency 2
+ * ```
+ *
+ * Options: `--size-mib N` (1024), `--runtimes` (deno,bun,node), `--inputs`
+ * (path,blob,stream), `--targets` (sink,serve), `--repeats N` (3), `--seed N`
+ * (1), and `--part-size BYTES`, `--concurrency N` for the client (its
+ * defaults: 5 MiB, 4).
+ *
+ * @module
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import process from "node:process";
+import {
+  bin,
+  cleanUp,
+  compositeSha256File,
+  forNode,
+  HERE,
+  makeFile,
+  measure,
+  type Measured,
+  median,
+  option,
+  run,
+  runScript,
+  type Runtime,
+  sha256File,
+  shuffled,
+  spread,
+  startServer,
+  stopServer,
+  table,
+} from "./_bench.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "..");
-const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
-  process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
-const sizeMiB = Number(option("size-mib", "256"));
-const size = sizeMiB * 1024 * 1024;
-const bin = join(root, "node_modules", ".bin");
-const RUNTIMES: Record<string, string[]> = {
-  deno: [join(bin, "deno"), "run", "-A", join(here, "_upload_one.ts")],
-  bun: [join(bin, "bun"), join(here, "_upload_one.ts")],
-  node: [
-    join(bin, "node"),
-    "--experimental-strip-types",
-    "--no-warnings",
-    join(here, "_upload_one.ts"),
-  ],
-};
+type Target = "sink" | "serve";
+type Input = "path" | "blob" | "stream";
+
+interface Job {
+  target: Target;
+  uploader: "curl" | Runtime;
+  input: Input;
+}
+
+interface Sample {
+  mbps: number;
+  rssMiB: number;
+  uploadMbps?: number;
+}
+
+const MIB = 1024 * 1024;
+const API_KEY = "fu_bench_key";
+const TYPE = "application/octet-stream";
+const RSS_TARGET_MIB = 96;
+const SPEED_TARGET = 0.8;
+
+const sizeMiB = Number(option("size-mib", "1024"));
+const size = sizeMiB * MIB;
+const repeats = Number(option("repeats", "3"));
+const seed = Number(option("seed", "1"));
+const partSizeOption = option("part-size", "");
+const concurrencyOption = option("concurrency", "");
 const runtimes = option("runtimes", "deno,bun,node").split(",")
-  .filter((name) => RUNTIMES[name] && existsSync(RUNTIMES[name][0]));
-
-const MEASURE = `
-import resource, subprocess, sys, time
-t = time.perf_counter()
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-ms = (time.perf_counter() - t) * 1000
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(p.stdout.strip().splitlines()[-1] if p.stdout.strip() else "{}")
-print(f'{{"wallMs": {ms}, "rssKiB": {rss}, "code": {p.returncode}}}')
-sys.stderr.write(p.stderr)
-`;
-
-function run(
-  command: string[],
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((done, fail) => {
-    const child = spawn(command[0], command.slice(1));
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => stdout += d);
-    child.stderr.on("data", (d) => stderr += d);
-    child.on("error", fail);
-    child.on("close", (code) => done({ stdout, stderr, code: code ?? 1 }));
-  });
-}
-
-async function measure(
-  command: string[],
-): Promise<{ ms: number; rssMiB: number }> {
-  const { stdout, stderr } = await run(["python3", "-c", MEASURE, ...command]);
-  const [inner, outer] = stdout.trim().split("\n").map((l) => JSON.parse(l));
-  if (outer.code !== 0) {
-    throw new Error(`Cannot run ${command.join(" ")}: ${stderr}`);
-  }
-  return { ms: inner.ms ?? outer.wallMs, rssMiB: outer.rssKiB / 1024 };
-}
+  .filter((name) =>
+    ["deno", "bun", "node"].includes(name) &&
+    existsSync(bin(name))
+  ) as Runtime[];
+const inputs = option("inputs", "path,blob,stream").split(",") as Input[];
+const targets = option("targets", "sink,serve").split(",") as Target[];
+// The part size the targets use: the client's, at least 5 MiB.
+const partSize = Math.max(Number(partSizeOption || 5 * MIB), 5 * MIB);
 
 const dir = await mkdtemp(join(tmpdir(), "fileurls-bench-"));
 const file = join(dir, "bench.bin");
-{
-  const handle = await open(file, "w");
-  const block = new Uint8Array(1024 * 1024);
-  for (let i = 0; i < sizeMiB; i++) {
-    crypto.getRandomValues(block.subarray(0, 65536));
-    await handle.write(block);
-  }
-  await handle.close();
+const dataDir = join(dir, "data");
+const log = (text: string) => process.stderr.write(`${text}\n`);
+const UPLOAD_ONE = join(HERE, "_upload_one.ts");
+/** The script of one upload, per runtime: JavaScript for Node. */
+const scripts: Record<Runtime, string> = {
+  deno: UPLOAD_ONE,
+  bun: UPLOAD_ONE,
+  node: UPLOAD_ONE,
+};
+
+interface Targets {
+  sink?: string;
+  serve?: string;
 }
 
-const sink = spawn("node", [join(here, "_sink.mjs")], {
-  stdio: ["ignore", "pipe", "inherit"],
-});
-const port: number = await new Promise((done) =>
-  sink.stdout.once("data", (d) => done(JSON.parse(String(d)).port))
-);
-const baseUrl = `http://127.0.0.1:${port}/v1`;
+/** `POST {base}/files/urls` for the file: its upload URL and id. */
+async function createUrls(
+  base: string,
+  apiKey?: string,
+): Promise<{ url: string; id: string }> {
+  const response = await fetch(`${base}/files/urls`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+    },
+    body: JSON.stringify({
+      name: "bench.bin",
+      size,
+      resource: "prediction",
+      mime_type: TYPE,
+    }),
+  });
+  if (response.status !== 201) {
+    throw new Error(
+      `Cannot create URLs: ${response.status} ${await response.text()}`,
+    );
+  }
+  const { upload_url: url } = await response.json();
+  const id = /\/(?:upload|files)\/([\w-]+)(?:\?|$)/.exec(url)![1];
+  return { url, id };
+}
 
-try {
-  const rows: string[][] = [];
-  const curl = await measure([
-    "curl",
-    "-sS",
-    "-o",
-    "/dev/null",
-    "-T",
-    file,
-    `http://127.0.0.1:${port}/upload/curl`,
-  ]);
-  const mbps = (ms: number) => size / 1e6 / (ms / 1000);
-  rows.push([
-    "curl -T",
-    "path",
-    mbps(curl.ms).toFixed(0),
-    curl.rssMiB.toFixed(0),
-    "1.00",
-  ]);
-  for (const runtime of runtimes) {
-    for (const kind of ["path", "blob", "stream"]) {
-      const result = await measure([
-        ...RUNTIMES[runtime],
-        kind,
-        file,
-        baseUrl,
-      ]);
-      rows.push([
-        runtime,
-        kind,
-        mbps(result.ms).toFixed(0),
-        result.rssMiB.toFixed(0),
-        (mbps(result.ms) / mbps(curl.ms)).toFixed(2),
-      ]);
+async function uploadOnce(
+  job: Job,
+  bases: Targets,
+  sums: { whole: string; composite: string },
+  checkSha: boolean,
+): Promise<Sample> {
+  const base = bases[job.target]!;
+  const apiKey = job.target === "serve" ? API_KEY : undefined;
+  let measured: Measured;
+  let id: string;
+  if (job.uploader === "curl") {
+    const urls = await createUrls(base, apiKey);
+    id = urls.id;
+    measured = await measure([
+      "curl",
+      "-f",
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-H",
+      `content-type: ${TYPE}`,
+      "-T",
+      file,
+      urls.url,
+    ]);
+  } else {
+    measured = await measure([
+      ...runScript(job.uploader, scripts[job.uploader]),
+      job.input,
+      file,
+      base,
+      ...(apiKey ? ["--api-key", apiKey] : []),
+      ...(partSizeOption ? ["--part-size", partSizeOption] : []),
+      ...(concurrencyOption ? ["--concurrency", concurrencyOption] : []),
+    ]);
+    const result = measured.result;
+    id = String(result.id);
+    const multipart = size > Number(partSizeOption || 5 * MIB);
+    if (result.size !== size || result.multipart !== multipart) {
+      throw new Error(
+        `Cannot verify the upload: the client answered ${
+          JSON.stringify(result)
+        }`,
+      );
+    }
+    if (multipart && result.sha256 !== sums.composite) {
+      throw new Error(
+        `Cannot verify the upload: composite SHA-256 ${result.sha256}, not ${sums.composite}`,
+      );
     }
   }
-  const head = ["uploader", "input", "MB/s", "peak RSS MiB", "speed vs curl"];
-  const widths = head.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => r[i].length))
-  );
-  const line = (cells: string[]) =>
-    "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
-  console.log(`Upload of ${sizeMiB} MiB to a loopback sink\n`);
-  console.log(line(head));
-  console.log("| " + widths.map((w) => "-".repeat(w)).join(" | ") + " |");
-  for (const row of rows) console.log(line(row));
-} finally {
-  sink.kill();
-  await rm(dir, { recursive: true, force: true });
+  if (job.target === "sink") {
+    const received =
+      await (await fetch(`${base.replace(/\/v1$/, "")}/__received/${id}`))
+        .json();
+    if (received.received !== size || !received.complete) {
+      throw new Error(
+        `Cannot verify the upload: the sink got ${JSON.stringify(received)}`,
+      );
+    }
+  } else {
+    const stored = join(dataDir, "files", id);
+    const info = await stat(join(stored, "data"));
+    if (info.size !== size) {
+      throw new Error(
+        `Cannot verify the upload: ${info.size} bytes stored, not ${size}`,
+      );
+    }
+    if (checkSha && await sha256File(join(stored, "data")) !== sums.whole) {
+      throw new Error("Cannot verify the upload: the stored SHA-256 differs");
+    }
+    await rm(stored, { recursive: true, force: true });
+  }
+  const mbps = size / 1e6 / (measured.wallMs / 1000);
+  const uploadMs = Number(measured.result.uploadMs);
+  return {
+    mbps,
+    rssMiB: measured.rssMiB - (job.input === "blob" ? sizeMiB : 0),
+    ...(uploadMs > 0 ? { uploadMbps: size / 1e6 / (uploadMs / 1000) } : {}),
+  };
 }
+
+function jobName(job: Job): string {
+  return `${job.target} ${job.uploader} ${job.input}`;
+}
+
+async function versions(): Promise<string> {
+  const first = async (command: string[]) =>
+    (await run(command)).stdout.split("\n")[0].trim();
+  const parts = [`curl ${(await first(["curl", "--version"])).split(" ")[1]}`];
+  for (const runtime of runtimes) {
+    const version = await first([bin(runtime), "--version"]);
+    parts.push(`${runtime} ${version.replace(/^(deno|v)\s*/, "")}`);
+  }
+  return parts.join(", ");
+}
+
+async function main(): Promise<void> {
+  log(`Writing a ${sizeMiB} MiB file…`);
+  await makeFile(file, size);
+  if (runtimes.includes("node")) scripts.node = await forNode(UPLOAD_ONE);
+  const sums = {
+    whole: await sha256File(file),
+    composite: await compositeSha256File(file, partSize),
+  };
+  const bases: Targets = {};
+  const servers = [];
+  try {
+    if (targets.includes("sink")) {
+      const sink = await startServer(
+        [bin("node"), join(HERE, "_sink.mjs")],
+        (line) => line.startsWith("{") ? JSON.parse(line).port : undefined,
+      );
+      servers.push(sink.child);
+      bases.sink = `http://127.0.0.1:${sink.info}/v1`;
+    }
+    if (targets.includes("serve")) {
+      const serve = await startServer(
+        [
+          ...runScript("deno", "src/cli/main.ts"),
+          "serve",
+          "--data",
+          dataDir,
+          "--port",
+          "0",
+          "--api-key",
+          API_KEY,
+        ],
+        (line) => /^fileurls serving (\S+)/.exec(line)?.[1],
+      );
+      servers.push(serve.child);
+      bases.serve = serve.info;
+    }
+
+    // Unmeasured: fills the runtimes' compile caches.
+    const warm = join(dir, "warm.bin");
+    await makeFile(warm, 16 * MIB);
+    for (const runtime of runtimes) {
+      await measure([
+        ...runScript(runtime, scripts[runtime]),
+        "path",
+        warm,
+        bases.sink ?? bases.serve!,
+        "--api-key",
+        API_KEY,
+      ]);
+    }
+    await rm(warm);
+
+    const jobs: Job[] = [];
+    for (const target of targets) {
+      jobs.push({ target, uploader: "curl", input: "path" });
+      for (const runtime of runtimes) {
+        for (const input of inputs) {
+          jobs.push({ target, uploader: runtime, input });
+        }
+      }
+    }
+    const samples = new Map<string, Sample[]>();
+    const failures = new Map<string, string>();
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      const order = shuffled(jobs, seed + repeat);
+      for (const [i, job] of order.entries()) {
+        const name = jobName(job);
+        if (failures.has(name)) continue;
+        try {
+          const checkSha = !samples.has(name);
+          const sample = await uploadOnce(job, bases, sums, checkSha);
+          samples.set(name, [...samples.get(name) ?? [], sample]);
+          log(
+            `[${repeat + 1}/${repeats} ${i + 1}/${order.length}] ${name}: ${
+              sample.mbps.toFixed(0)
+            } MB/s, ${sample.rssMiB.toFixed(0)} MiB`,
+          );
+        } catch (error) {
+          failures.set(name, (error as Error).message.split("\n")[0]);
+          log(`${name}: failed: ${(error as Error).message}`);
+        }
+      }
+    }
+
+    const rows: string[][] = [];
+    for (const target of targets) {
+      const curl = samples.get(jobName({
+        target,
+        uploader: "curl",
+        input: "path",
+      }));
+      const curlMbps = curl ? median(curl.map((s) => s.mbps)) : NaN;
+      for (const job of jobs.filter((j) => j.target === target)) {
+        const name = jobName(job);
+        const list = samples.get(name);
+        const label = job.uploader === "curl" ? "curl -T" : job.uploader;
+        const input = job.input === "blob" ? "blob *" : job.input;
+        if (failures.has(name) || !list) {
+          rows.push([
+            target,
+            label,
+            input,
+            "failed",
+            "",
+            "",
+            "",
+            "",
+            failures.get(name) ?? "",
+          ]);
+          continue;
+        }
+        const mbps = median(list.map((s) => s.mbps));
+        const rss = median(list.map((s) => s.rssMiB));
+        const ratio = mbps / curlMbps;
+        const uploads = list.flatMap((s) => s.uploadMbps ?? []);
+        const misses = [
+          ...(ratio < SPEED_TARGET ? ["speed"] : []),
+          ...(rss > RSS_TARGET_MIB ? ["RSS"] : []),
+        ];
+        rows.push([
+          target,
+          label,
+          input,
+          mbps.toFixed(0),
+          spread(list.map((s) => s.mbps)),
+          rss.toFixed(0),
+          ratio.toFixed(2),
+          uploads.length ? median(uploads).toFixed(0) : "-",
+          job.uploader === "curl"
+            ? "baseline"
+            : misses.length
+            ? `no: ${misses.join(", ")}`
+            : "yes",
+        ]);
+      }
+    }
+    console.log(
+      `Upload of ${sizeMiB} MiB over loopback, median of ${repeats} ` +
+        `(order shuffled per repeat, seed ${seed}); part size ${
+          partSizeOption || "default (5 MiB)"
+        }, concurrency ${concurrencyOption || "default (4)"}\n` +
+        `${await versions()}; ${process.platform}\n`,
+    );
+    console.log(table([
+      "target",
+      "uploader",
+      "input",
+      "MB/s",
+      "spread",
+      "peak RSS MiB",
+      "vs curl",
+      "upload-only MB/s",
+      `target (≥${SPEED_TARGET}× curl, ≤${RSS_TARGET_MIB} MiB)`,
+    ], rows));
+    console.log(
+      `\nMB/s: the file's size over the process's wall time, spawn to exit.\n` +
+        `* blob: peak RSS minus the Blob's own ${sizeMiB} MiB; its time includes reading the file into the Blob.\n` +
+        `upload-only: from the input being ready to the upload's end, measured inside the process.`,
+    );
+  } finally {
+    for (const child of servers) await stopServer(child);
+    await rm(dir, { recursive: true, force: true });
+    await cleanUp();
+  }
+}
+
+await main();
