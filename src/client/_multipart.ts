@@ -20,7 +20,7 @@ import { compositeSha256, sha256Base64 } from "../_sha256.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import type { Transport } from "./_request.ts";
 import type { Source } from "./_source.ts";
-import { nodePut } from "./_node_http.ts";
+import { nodeFetch } from "./_node_http.ts";
 
 /** What a multipart send needs besides the source. */
 export interface MultipartSend {
@@ -159,7 +159,7 @@ async function sendPart(
   const action = `${send.action}: part ${part.number}`;
   // On Deno and Node the bytes go through node:http, unless the caller gave
   // a fetch of its own.
-  const put = transport.ownFetch ? undefined : nodePut();
+  const put = transport.ownFetch ? undefined : nodeFetch(["deno", "node"]);
   for (let signing = 0;; signing++) {
     const { parts } = await transport.post(
       subresource(send.uploadUrl, "parts"),

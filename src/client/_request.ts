@@ -11,6 +11,7 @@
 import { env } from "../_runtime.ts";
 import { ApiError, ConnectionError, TimeoutError } from "./errors.ts";
 import { backoff, isRetryableStatus, retryDelay, sleep } from "./_retry.ts";
+import { nodeFetch } from "./_node_http.ts";
 import type { ClientOptions } from "./types.ts";
 
 /** One request's purpose and abort signal. */
@@ -136,13 +137,21 @@ export class Transport {
     body: unknown,
     headers: Headers,
     context: RequestContext,
+    api = false,
   ): Promise<{ status: number; body: unknown }> {
     headers.set("accept", "application/json");
     if (body !== undefined) headers.set("content-type", "application/json");
     const text = body === undefined ? undefined : JSON.stringify(body);
+    // The calls to an upload's URL, one per part, go through node:http on
+    // Node (see _node_http.ts); calls to the API keep the client's fetch.
+    const viaNode = context.fetch ??
+      (this.ownFetch || api ? undefined : nodeFetch(["node"]));
+    const bytes = viaNode && text !== undefined
+      ? new TextEncoder().encode(text)
+      : undefined;
     return await this.send(
       url,
-      () => ({ method, headers, body: text }),
+      () => ({ method, headers, body: bytes ?? text }),
       async (response) => {
         const answer = await response.text();
         try {
@@ -151,7 +160,7 @@ export class Transport {
           return { status: response.status, body: undefined };
         }
       },
-      context,
+      { ...context, fetch: viaNode },
     );
   }
 
