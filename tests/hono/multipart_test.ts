@@ -475,8 +475,12 @@ describe("completion", () => {
       (await sign(t.app, upload.upload_url, [parts[0]])).status,
       409,
     );
+    const late = await putPart(t.app, early.url, data.subarray(0, PART));
+    assert.deepEqual((await errorOf(late)).slice(0, 2), [409, "conflict"]);
     const del = await t.app.request(upload.upload_url, { method: "DELETE" });
     assert.equal(del.status, 409);
+    const got = await t.app.request(upload.download_url);
+    assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
     assert.equal(t.uploaded.length, 1);
   });
 });
