@@ -113,6 +113,16 @@ async function putPart(
 }
 
 /** Every key stored under `prefix`, listed with the bucket's own credentials. */
+/** A new upload with one part of 100 bytes, not sent yet. */
+async function onePart(seed: number) {
+  const { multipart } = storage();
+  const key = newKey();
+  const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
+  const body = bytes(100, seed);
+  const part = { number: 1, size: 100, sha256: await sha256Base64(body) };
+  return { multipart, key, uploadId, body, part };
+}
+
 async function keys(prefix: string): Promise<string[]> {
   const url = new URL(`${s3.endpoint}/${s3.bucket}`);
   url.searchParams.set("list-type", "2");
@@ -349,11 +359,7 @@ describe("s3Storage().multipart against s3rver", () => {
   });
 
   test("a tampered part URL is rejected with 403 and nothing is stored", async () => {
-    const { multipart } = storage();
-    const key = newKey();
-    const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-    const body = bytes(100, 1);
-    const part = { number: 1, size: 100, sha256: await sha256Base64(body) };
+    const { multipart, key, uploadId, body, part } = await onePart(1);
     const signed = await multipart.presignPart(
       key,
       uploadId,
@@ -384,11 +390,7 @@ describe("s3Storage().multipart against s3rver", () => {
     "an expired part URL is rejected with 403 and nothing is stored",
     SLOW,
     async () => {
-      const { multipart } = storage();
-      const key = newKey();
-      const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-      const body = bytes(100, 2);
-      const part = { number: 1, size: 100, sha256: await sha256Base64(body) };
+      const { multipart, key, uploadId, body, part } = await onePart(2);
       // Asked to expire now: clamped to 1 second from the signing second.
       const signed = await multipart.presignPart(
         key,
@@ -419,11 +421,7 @@ describe("s3Storage().multipart against s3rver", () => {
   );
 
   test("a body of another length is rejected with 403 and nothing is stored", async () => {
-    const { multipart } = storage();
-    const key = newKey();
-    const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-    const body = bytes(100, 3);
-    const part = { number: 1, size: 100, sha256: await sha256Base64(body) };
+    const { multipart, key, uploadId, body, part } = await onePart(3);
     const signed = await multipart.presignPart(
       key,
       uploadId,
@@ -474,11 +472,7 @@ describe("s3Storage().multipart against s3rver", () => {
   });
 
   test("a body whose SHA-256 is not the signed one is rejected with 400 BadDigest and the part stays as it was", async () => {
-    const { multipart } = storage();
-    const key = newKey();
-    const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-    const body = bytes(100, 6);
-    const part = { number: 1, size: 100, sha256: await sha256Base64(body) };
+    const { multipart, key, uploadId, body, part } = await onePart(6);
     const wrong = bytes(100, 7);
     let put = await putPart(multipart, key, uploadId, part, wrong);
     await assertS3Error(put, 400, "BadDigest");
