@@ -112,17 +112,26 @@ async function putPart(
   });
 }
 
-/** Every key stored under `prefix`, listed with the bucket's own credentials. */
-/** A new upload with one part of 100 bytes, not sent yet. */
-async function onePart(seed: number) {
-  const { multipart } = storage();
+/**
+ * A new upload with one part of `size` bytes, not sent yet, and the file
+ * info that completes it.
+ */
+async function onePart(seed: number, size = 100) {
+  const { prefix, multipart } = storage();
   const key = newKey();
   const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-  const body = bytes(100, seed);
-  const part = { number: 1, size: 100, sha256: await sha256Base64(body) };
-  return { multipart, key, uploadId, body, part };
+  const body = bytes(size, seed);
+  const part = { number: 1, size, sha256: await sha256Base64(body) };
+  const info = {
+    ...FILE,
+    partSize: PART,
+    size,
+    sha256: await composite([part.sha256]),
+  };
+  return { prefix, multipart, key, uploadId, body, part, info };
 }
 
+/** Every key stored under `prefix`, listed with the bucket's own credentials. */
 async function keys(prefix: string): Promise<string[]> {
   const url = new URL(`${s3.endpoint}/${s3.bucket}`);
   url.searchParams.set("list-type", "2");
@@ -444,12 +453,8 @@ describe("s3Storage().multipart against s3rver", () => {
   });
 
   test("another x-amz-checksum-sha256 header is rejected with 403 and nothing is stored", async () => {
-    const { multipart } = storage();
-    const key = newKey();
-    const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-    const body = bytes(100, 4);
+    const { multipart, key, uploadId, part } = await onePart(4);
     const other = bytes(100, 5);
-    const part = { number: 1, size: 100, sha256: await sha256Base64(body) };
     const signed = await multipart.presignPart(
       key,
       uploadId,
@@ -488,11 +493,8 @@ describe("s3Storage().multipart against s3rver", () => {
   });
 
   test("abort() frees the upload: list() is undefined, complete() rejects with StorageNotFoundError, a part is refused with 404", async () => {
-    const { prefix, multipart } = storage();
-    const key = newKey();
-    const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-    const body = bytes(100, 9);
-    const part = { number: 1, size: 100, sha256: await sha256Base64(body) };
+    const { prefix, multipart, key, uploadId, body, part, info } =
+      await onePart(9);
     const signed = await multipart.presignPart(
       key,
       uploadId,
@@ -509,12 +511,7 @@ describe("s3Storage().multipart against s3rver", () => {
     await multipart.abort(key, uploadId);
     assert.equal(await multipart.list(key, uploadId), undefined);
     await assert.rejects(
-      multipart.complete(key, uploadId, [part], {
-        ...FILE,
-        partSize: PART,
-        size: 100,
-        sha256: await composite([part.sha256]),
-      }),
+      multipart.complete(key, uploadId, [part], info),
       { name: "StorageNotFoundError" },
     );
     put = await fetch(signed.url, {
@@ -532,19 +529,10 @@ describe("s3Storage().multipart against s3rver", () => {
   });
 
   test("complete() a second time rejects with StorageNotFoundError and leaves the file", async () => {
-    const { prefix, multipart } = storage();
-    const key = newKey();
-    const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-    const body = bytes(1000, 10);
-    const part = { number: 1, size: 1000, sha256: await sha256Base64(body) };
+    const { prefix, multipart, key, uploadId, body, part, info } =
+      await onePart(10, 1000);
     const put = await putPart(multipart, key, uploadId, part, body);
     assert.equal(put.status, 200, await put.text());
-    const info = {
-      ...FILE,
-      partSize: PART,
-      size: 1000,
-      sha256: await composite([part.sha256]),
-    };
     await multipart.complete(key, uploadId, [part], info);
     await assert.rejects(multipart.complete(key, uploadId, [part], info), {
       name: "StorageNotFoundError",
@@ -554,19 +542,10 @@ describe("s3Storage().multipart against s3rver", () => {
   });
 
   test("complete() refuses parts that are not stored as listed before asking S3", async () => {
-    const { prefix, multipart } = storage();
-    const key = newKey();
-    const uploadId = await multipart.create(key, { ...FILE, partSize: PART });
-    const body = bytes(1000, 12);
-    const part = { number: 1, size: 1000, sha256: await sha256Base64(body) };
+    const { prefix, multipart, key, uploadId, body, part, info } =
+      await onePart(12, 1000);
     const put = await putPart(multipart, key, uploadId, part, body);
     assert.equal(put.status, 200, await put.text());
-    const info = {
-      ...FILE,
-      partSize: PART,
-      size: 1000,
-      sha256: await composite([part.sha256]),
-    };
     const action = `Cannot complete the S3 upload of "${prefix}${key}"`;
     await assert.rejects(
       multipart.complete(key, uploadId, [{ ...part, number: 2 }], info),
