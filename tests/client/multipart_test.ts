@@ -78,6 +78,27 @@ async function download(api: RouteApi, url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/**
+ * A route whose connection drops on every PUT of part 3 until `heal()`,
+ * and an upload of `data` that fails there and does not retry.
+ */
+async function failAtPart3(data: Uint8Array<ArrayBuffer>) {
+  let drop = true;
+  const api = await startRouteApi({}, (request) => {
+    if (
+      drop && request.method === "PUT" && /\/parts\/3\?/.test(request.target)
+    ) {
+      return { destroy: true };
+    }
+  });
+  const error = await client(api, { maxRetries: 0 }).files.uploadFile(
+    data,
+    "prediction",
+    { name: "a.bin", partSize: PART, concurrency: 1 },
+  ).catch((e) => e);
+  return { api, error, heal: () => drop = false };
+}
+
 describe("uploadFile() in parts sends every kind of input", () => {
   for (const kind of INPUT_KINDS) {
     for (
@@ -190,21 +211,9 @@ describe("uploadFile() in parts, when things go wrong", () => {
   });
 
   test("a dropped connection fails the upload with its uploadUrl, and resume sends only the missing parts", async () => {
-    let drop = true;
-    const api = await startRouteApi({}, (request) => {
-      if (
-        drop && request.method === "PUT" && /\/parts\/3\?/.test(request.target)
-      ) {
-        return { destroy: true };
-      }
-    });
+    const data = bytes(PART * 5, 14);
+    const { api, error, heal } = await failAtPart3(data);
     try {
-      const data = bytes(PART * 5, 14);
-      const error = await client(api, { maxRetries: 0 }).files.uploadFile(
-        data,
-        "prediction",
-        { name: "a.bin", partSize: PART, concurrency: 1 },
-      ).catch((e) => e);
       assert.ok(error instanceof ConnectionError, String(error));
       const uploadUrl = error.uploadUrl ?? "";
       assert.match(uploadUrl, /\/v1\/files\/uploads\//);
@@ -215,7 +224,7 @@ describe("uploadFile() in parts, when things go wrong", () => {
       assert.deepEqual(sent.slice(0, 3), [1, 2, 3]);
       assert.ok(sent.slice(3).every((n) => n === 3), String(sent));
 
-      drop = false;
+      heal();
       const result = await uploadTo(uploadUrl, data, { name: "a.bin" });
       const resent = api.parts().slice(before).map(partNumber).sort();
       assert.deepEqual(resent, [3, 4, 5], "parts 1 and 2 are not sent again");
@@ -227,24 +236,12 @@ describe("uploadFile() in parts, when things go wrong", () => {
   });
 
   test("resume checks the stored parts against the file and sends again a part that differs", async () => {
-    let drop = true;
-    const api = await startRouteApi({}, (request) => {
-      if (
-        drop && request.method === "PUT" && /\/parts\/3\?/.test(request.target)
-      ) {
-        return { destroy: true };
-      }
-    });
+    const first = bytes(PART * 3, 15);
+    const { api, error, heal } = await failAtPart3(first);
     try {
-      const first = bytes(PART * 3, 15);
-      const error = await client(api, { maxRetries: 0 }).files.uploadFile(
-        first,
-        "prediction",
-        { name: "a.bin", partSize: PART, concurrency: 1 },
-      ).catch((e) => e);
       assert.ok(error instanceof FileUrlsError, String(error));
       const before = api.parts().length;
-      drop = false;
+      heal();
       // The same size, but part 2 changed since.
       const second = first.slice();
       second[PART + 5] ^= 0xff;
