@@ -10,6 +10,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { AwsClient } from "aws4fetch";
 import { startChild } from "./_child.ts";
 
 /** A running s3rver with one empty bucket. */
@@ -22,6 +23,8 @@ export interface S3rver {
   accessKeyId: string;
   /** The secret of {@linkcode S3rver.accessKeyId}. */
   secretAccessKey: string;
+  /** Every key stored under `prefix`, listed with the bucket's own credentials. */
+  keys(prefix: string): Promise<string[]>;
   /** Stops the server and removes its data. */
   close(): Promise<void>;
 }
@@ -59,11 +62,30 @@ export async function startS3rver(bucket = "fileurls-test"): Promise<S3rver> {
     Omit<S3rver, "endpoint" | "close"> & { port: number }
   >("s3rver", nodeBinary(), [script, bucket], {}, 15_000);
   const { port, ...info } = child.info;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const admin = new AwsClient({
+    accessKeyId: info.accessKeyId,
+    secretAccessKey: info.secretAccessKey,
+    service: "s3",
+    region: "us-east-1",
+    retries: 0,
+  });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     bucket: info.bucket,
     accessKeyId: info.accessKeyId,
     secretAccessKey: info.secretAccessKey,
+    async keys(prefix) {
+      const url = new URL(`${endpoint}/${info.bucket}`);
+      url.searchParams.set("list-type", "2");
+      url.searchParams.set("prefix", prefix);
+      const response = await admin.fetch(url);
+      const text = await response.text();
+      if (response.status !== 200) {
+        throw new Error(`Cannot list the keys under "${prefix}": ${text}`);
+      }
+      return [...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+    },
     close: child.close,
   };
 }

@@ -1,6 +1,5 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AwsClient } from "aws4fetch";
 import { Hono } from "hono";
 import { Client } from "../../mod.ts";
 import { filesRoute } from "../../src/hono/mod.ts";
@@ -18,18 +17,10 @@ const SECRET = "multipart-test-secret-0123456789abcdef";
 const SLOW = { timeout: 60_000 };
 
 let s3: S3rver;
-let admin: AwsClient;
 let prefixes = 0;
 
 before(async () => {
   s3 = await startS3rver();
-  admin = new AwsClient({
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    service: "s3",
-    region: "us-east-1",
-    retries: 0,
-  });
 });
 
 after(async () => {
@@ -131,17 +122,6 @@ async function onePart(seed: number, size = 100) {
   return { prefix, multipart, key, uploadId, body, part, info };
 }
 
-/** Every key stored under `prefix`, listed with the bucket's own credentials. */
-async function keys(prefix: string): Promise<string[]> {
-  const url = new URL(`${s3.endpoint}/${s3.bucket}`);
-  url.searchParams.set("list-type", "2");
-  url.searchParams.set("prefix", prefix);
-  const response = await admin.fetch(url);
-  const text = await response.text();
-  assert.equal(response.status, 200, text);
-  return [...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
-}
-
 /** Asserts an S3 error answer: its status and `<Code>`. */
 async function assertS3Error(response: Response, status: number, code: string) {
   const text = await response.text();
@@ -177,7 +157,7 @@ describe("s3Storage().multipart against s3rver", () => {
       }
       assert.deepEqual(await multipart.list(key, uploadId), parts);
       assert.equal(await multipart.stat(key), undefined);
-      assert.deepEqual(await keys(prefix), []);
+      assert.deepEqual(await s3.keys(prefix), []);
 
       const before = Date.now();
       const sum = await composite(parts.map((p) => p.sha256));
@@ -192,7 +172,7 @@ describe("s3Storage().multipart against s3rver", () => {
       assert.equal(file.size, data.byteLength);
       assert.equal(file.type, FILE.type);
       assert.equal(file.sha256, sum);
-      assert.deepEqual(await keys(prefix), [prefix + key]);
+      assert.deepEqual(await s3.keys(prefix), [prefix + key]);
 
       const stat = await multipart.stat(key);
       assert.ok(stat);
@@ -522,7 +502,7 @@ describe("s3Storage().multipart against s3rver", () => {
     await assertS3Error(put, 404, "NoSuchUpload");
     assert.equal(await multipart.list(key, uploadId), undefined);
     assert.equal(await multipart.stat(key), undefined);
-    assert.deepEqual(await keys(prefix), []);
+    assert.deepEqual(await s3.keys(prefix), []);
     // Aborting again, or an upload that never was, is no error.
     await multipart.abort(key, uploadId);
     await multipart.abort(key, "0123456789abcdef0123456789abcdef");
@@ -538,7 +518,7 @@ describe("s3Storage().multipart against s3rver", () => {
       name: "StorageNotFoundError",
     });
     assert.equal((await multipart.stat(key))?.size, 1000);
-    assert.deepEqual(await keys(prefix), [prefix + key]);
+    assert.deepEqual(await s3.keys(prefix), [prefix + key]);
   });
 
   test("complete() refuses parts that are not stored as listed before asking S3", async () => {
@@ -563,7 +543,7 @@ describe("s3Storage().multipart against s3rver", () => {
       new RangeError(`${action}: the parts hold 1000 bytes, not 1001`),
     );
     assert.deepEqual(await multipart.list(key, uploadId), [part]);
-    assert.deepEqual(await keys(prefix), []);
+    assert.deepEqual(await s3.keys(prefix), []);
     await multipart.abort(key, uploadId);
   });
 
@@ -590,7 +570,7 @@ describe("s3Storage().multipart against s3rver", () => {
         `Cannot complete the S3 upload of "${prefix}${key}": S3 answered 400 EntityTooSmall: Your proposed upload is smaller than the minimum allowed object size.`,
       ),
     );
-    assert.deepEqual(await keys(prefix), []);
+    assert.deepEqual(await s3.keys(prefix), []);
 
     const { multipart: elsewhere, prefix: other } = storage({
       bucket: "no-such-bucket",
@@ -950,7 +930,7 @@ describe("filesRoute with s3Storage: multipart uploads", () => {
       assert.equal(response.status, 200, JSON.stringify(status));
       assert.equal(status.state, "uploading");
       assert.deepEqual(status.parts, parts);
-      assert.deepEqual(await keys(prefix + upload.id), []);
+      assert.deepEqual(await s3.keys(prefix + upload.id), []);
 
       response = await post(sub(upload.upload_url, "complete"), {
         parts: parts.map(({ number, sha256 }) => ({ number, sha256 })),
@@ -962,7 +942,7 @@ describe("filesRoute with s3Storage: multipart uploads", () => {
       assert.equal(done.size, data.byteLength);
       assert.equal(done.mime_type, "video/mp4");
       assert.equal(done.sha256, await composite(parts.map((p) => p.sha256)));
-      assert.deepEqual(await keys(prefix + upload.id), [prefix + upload.id]);
+      assert.deepEqual(await s3.keys(prefix + upload.id), [prefix + upload.id]);
 
       response = await fetch(upload.upload_url);
       const completed = await response.json();
@@ -997,7 +977,7 @@ describe("filesRoute with s3Storage: multipart uploads", () => {
         parts: parts.map(({ number, sha256 }) => ({ number, sha256 })),
       });
       await assertError(response, 400);
-      assert.deepEqual(await keys(prefix + upload.id), []);
+      assert.deepEqual(await s3.keys(prefix + upload.id), []);
       assert.equal(
         (await fetch(upload.upload_url, { method: "DELETE" })).status,
         204,
@@ -1028,7 +1008,7 @@ describe("filesRoute with s3Storage: multipart uploads", () => {
       parts: parts.map(({ number, sha256 }) => ({ number, sha256 })),
     });
     await assertError(response, 404);
-    assert.deepEqual(await keys(prefix + upload.id), []);
+    assert.deepEqual(await s3.keys(prefix + upload.id), []);
   });
 
   test("complete twice answers 409, and the file stays as it was", async () => {
@@ -1092,6 +1072,6 @@ describe("filesRoute with s3Storage: multipart uploads", () => {
     // The bucket's ListParts knows the upload no more.
     await assertError(await fetch(uploadUrl), 404);
     const id = new URL(uploadUrl).pathname.split("/").at(-1)!;
-    assert.deepEqual(await keys(prefix + id), []);
+    assert.deepEqual(await s3.keys(prefix + id), []);
   });
 });

@@ -1,6 +1,5 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AwsClient } from "aws4fetch";
 import {
   s3Storage,
   s3StorageFromEnv,
@@ -10,18 +9,10 @@ import { type S3rver, startS3rver } from "../_s3rver.ts";
 import { rawRequest } from "../_raw_http.ts";
 
 let s3: S3rver;
-let admin: AwsClient;
 let prefixes = 0;
 
 before(async () => {
   s3 = await startS3rver();
-  admin = new AwsClient({
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    service: "s3",
-    region: "us-east-1",
-    retries: 0,
-  });
 });
 
 after(async () => {
@@ -51,19 +42,8 @@ function times(uploadSeconds = 3600, downloadSeconds = 86400) {
   };
 }
 
-/** Every key stored under `prefix`, listed with the bucket's own credentials. */
-async function keys(prefix: string): Promise<string[]> {
-  const url = new URL(`${s3.endpoint}/${s3.bucket}`);
-  url.searchParams.set("list-type", "2");
-  url.searchParams.set("prefix", prefix);
-  const response = await admin.fetch(url);
-  const text = await response.text();
-  assert.equal(response.status, 200, text);
-  return [...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
-}
-
 async function assertNothingStored(prefix: string, downloadUrl: string) {
-  assert.deepEqual(await keys(prefix), []);
+  assert.deepEqual(await s3.keys(prefix), []);
   const response = await fetch(downloadUrl);
   const text = await response.text();
   assert.equal(response.status, 404, text);
@@ -102,7 +82,7 @@ describe("s3Storage() against s3rver", () => {
       `attachment; filename="r_sum_ final.bin"; filename*=UTF-8''r%C3%A9sum%C3%A9%20final.bin`,
     );
     assert.deepEqual(new Uint8Array(await get.arrayBuffer()), body);
-    assert.equal((await keys(prefix)).length, 1);
+    assert.equal((await s3.keys(prefix)).length, 1);
   });
 
   test("the download URL shows a safe type inline and keeps quotes and parentheses in the name", async () => {
@@ -181,7 +161,7 @@ describe("s3Storage() against s3rver", () => {
       "Content-Type": "text/plain",
     }, "hello");
     assert.equal(put.status, 200, put.body);
-    assert.equal((await keys(prefix)).length, 1);
+    assert.equal((await s3.keys(prefix)).length, 1);
     assert.equal(await (await fetch(urls.download_url)).text(), "hello");
   });
 
@@ -243,7 +223,7 @@ describe("s3Storage() against s3rver", () => {
     });
     assert.equal(put.status, 403);
     assert.match(await put.text(), /SignatureDoesNotMatch/);
-    assert.deepEqual(await keys(prefix), []);
+    assert.deepEqual(await s3.keys(prefix), []);
   });
 
   test("an expired upload URL is rejected with 403 and nothing is stored", async () => {
@@ -267,7 +247,7 @@ describe("s3Storage() against s3rver", () => {
     });
     assert.equal(put.status, 403);
     assert.match(await put.text(), /Request has expired/);
-    assert.deepEqual(await keys(prefix), []);
+    assert.deepEqual(await s3.keys(prefix), []);
     const get = await fetch(urls.download_url);
     assert.equal(get.status, 403);
     assert.match(await get.text(), /Request has expired/);
