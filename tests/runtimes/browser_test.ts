@@ -109,6 +109,27 @@ async function assertRoundTrip(
   assert.deepEqual(new Uint8Array(await download.arrayBuffer()), data);
 }
 
+/**
+ * Uploads a File (a CSV) and a Blob (a PDF) of `data` from the page to the
+ * API at `base`, and checks both downloads.
+ */
+async function assertFileAndBlob(
+  browser: Browser,
+  base: string,
+  data: Uint8Array,
+): Promise<void> {
+  await assertRoundTrip(
+    await uploadInPage(browser, base, "file", data),
+    data,
+    "text/csv",
+  );
+  await assertRoundTrip(
+    await uploadInPage(browser, base, "blob", data),
+    data,
+    "application/pdf",
+  );
+}
+
 /** The kinds of input a page has. */
 const PAGE_KINDS = ["file", "blob", "bytes", "buffer", "stream"] as const;
 
@@ -197,18 +218,7 @@ describe("the client in Chromium", { skip }, () => {
 
   test("uploads a File built in the page and a Blob to the same origin, and the downloads match", async () => {
     for (const size of [0, 200_000]) {
-      const data = bytes(size);
-      const base = `${page.url}/v1`;
-      await assertRoundTrip(
-        await uploadInPage(browser, base, "file", data),
-        data,
-        "text/csv",
-      );
-      await assertRoundTrip(
-        await uploadInPage(browser, base, "blob", data),
-        data,
-        "application/pdf",
-      );
+      await assertFileAndBlob(browser, `${page.url}/v1`, bytes(size));
     }
   });
 
@@ -230,18 +240,7 @@ describe("the client in Chromium", { skip }, () => {
 
     test("uploads a File and a Blob to a route whose cors option allows the page, after preflights", async () => {
       for (const size of [0, 200_000]) {
-        const data = bytes(size, 5);
-        const base = `${other.url}/v1`;
-        await assertRoundTrip(
-          await uploadInPage(browser, base, "file", data),
-          data,
-          "text/csv",
-        );
-        await assertRoundTrip(
-          await uploadInPage(browser, base, "blob", data),
-          data,
-          "application/pdf",
-        );
+        await assertFileAndBlob(browser, `${other.url}/v1`, bytes(size, 5));
       }
       // The page's requests (the test's own downloads are the GETs): 4
       // POSTs and 4 PUTs, the first POST and every PUT (each to a new URL)
