@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { filesRoute, fsStorage, memoryStorage } from "../../src/hono/mod.ts";
+import type { MultipartUpload } from "../../src/api.ts";
 import { bytes as seeded } from "../_data.ts";
 import { API_KEY, errorOf, makeApp, SECRET, type TestApp } from "../_route.ts";
 
@@ -58,19 +59,10 @@ function start(
   }));
 }
 
-interface Started {
-  id: string;
-  upload_url: string;
-  download_url: string;
-  part_size: number;
-  max_parts: number;
-  expires_at: string;
-}
-
 async function started(app: App, body?: Record<string, unknown>) {
   const res = await start(app, body);
   assert.equal(res.status, 201, await res.clone().text());
-  return await res.json() as Started;
+  return await res.json() as MultipartUpload;
 }
 
 interface Part {
