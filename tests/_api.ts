@@ -6,20 +6,19 @@
  */
 import { Client, type ClientOptions } from "../mod.ts";
 import {
+  type ApiRequests,
+  apiRequests,
   type RecordedRequest,
   type RecordedResponse,
   type Recorder,
   startRecorder,
 } from "./_recorder.ts";
 
-/** A running stand-in API. */
-export interface FakeApi extends Recorder {
-  /** `${url}/v1`. */
-  baseUrl: string;
-  /** Requests to `POST /v1/files/urls`. */
-  creates(): RecordedRequest[];
-  /** Requests to `POST /v1/files/uploads`, which this API does not offer. */
-  starts(): RecordedRequest[];
+/**
+ * A running stand-in API. `starts()` lists requests to
+ * `POST /v1/files/uploads`, which it does not offer.
+ */
+export interface FakeApi extends Recorder, ApiRequests {
   /** Requests to upload URLs. */
   uploads(): RecordedRequest[];
 }
@@ -66,15 +65,7 @@ export async function startApi(
     get requests() {
       return recorder.requests;
     },
-    baseUrl: `${recorder.url}/v1`,
-    creates: () =>
-      recorder.requests.filter((r) =>
-        r.method === "POST" && r.target === "/v1/files/urls"
-      ),
-    starts: () =>
-      recorder.requests.filter((r) =>
-        r.method === "POST" && r.target === "/v1/files/uploads"
-      ),
+    ...apiRequests(recorder),
     uploads: () => recorder.requests.filter((r) => r.method === "PUT"),
   };
 }

@@ -233,3 +233,29 @@ function parseRequest(
     consumed: offset + length,
   };
 }
+
+/** The requests a recorder standing for the files API at `/v1` saw, by endpoint. */
+export interface ApiRequests {
+  /** `${url}/v1`. */
+  baseUrl: string;
+  /** Requests to `POST /v1/files/urls`. */
+  creates(): RecordedRequest[];
+  /** Requests to `POST /v1/files/uploads`. */
+  starts(): RecordedRequest[];
+}
+
+/**
+ * Views of the requests `recorder` saw, for a files API at `/v1`.
+ *
+ * @param recorder The recorder.
+ * @returns The base URL and the requests by endpoint.
+ */
+export function apiRequests(recorder: Recorder): ApiRequests {
+  const posts = (target: string) =>
+    recorder.requests.filter((r) => r.method === "POST" && r.target === target);
+  return {
+    baseUrl: `${recorder.url}/v1`,
+    creates: () => posts("/v1/files/urls"),
+    starts: () => posts("/v1/files/uploads"),
+  };
+}

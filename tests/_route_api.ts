@@ -15,6 +15,8 @@ import {
   type Storage,
 } from "../src/hono/mod.ts";
 import {
+  type ApiRequests,
+  apiRequests,
   type RecordedRequest,
   type RecordedResponse,
   type Recorder,
@@ -23,19 +25,13 @@ import {
 import { API_KEY, SECRET } from "./_route.ts";
 
 /** A running route behind the recorder. */
-export interface RouteApi extends Recorder {
-  /** `${url}/v1`. */
-  baseUrl: string;
+export interface RouteApi extends Recorder, ApiRequests {
   /** The API key it accepts. */
   apiKey: string;
   /** The Hono app, to download with `app.request()`. */
   app: Hono;
   /** Where it stores. */
   storage: Storage;
-  /** `POST /v1/files/urls`. */
-  creates(): RecordedRequest[];
-  /** `POST /v1/files/uploads`. */
-  starts(): RecordedRequest[];
   /** `PUT` of parts. */
   parts(): RecordedRequest[];
   /** `PUT` of single uploads. */
@@ -105,18 +101,10 @@ export async function startRouteApi(
     get requests() {
       return recorder.requests;
     },
-    baseUrl: `${recorder.url}/v1`,
+    ...apiRequests(recorder),
     apiKey: API_KEY,
     app,
     storage,
-    creates: () =>
-      recorder.requests.filter((r) =>
-        r.method === "POST" && r.target === "/v1/files/urls"
-      ),
-    starts: () =>
-      recorder.requests.filter((r) =>
-        r.method === "POST" && r.target === "/v1/files/uploads"
-      ),
     parts: () =>
       recorder.requests.filter((r) =>
         put(r) && /\/parts\/\d+\?/.test(r.target)
