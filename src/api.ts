@@ -35,8 +35,9 @@ export const DEFAULT_RESOURCE = "prediction" as const;
  */
 export interface CreateFileUrlsParams {
   /**
-   * The file name, e.g. `"report.pdf"`: 1 to 255 UTF-8 bytes, no `/`, `\`
-   * or control characters, not `.` or `..`. Metadata only.
+   * The file name, e.g. `"report.pdf"`: 1 to 255 UTF-8 bytes, no `/`, `\`,
+   * control or format characters (see {@linkcode nameProblem}), not `.` or
+   * `..`. Metadata only.
    */
   name: string;
   /** The exact size in bytes: a non-negative safe integer. */
@@ -286,8 +287,11 @@ const encoder = new TextEncoder();
 
 /**
  * Tells what is wrong with a file name, by the rules of the API: 1 to 255
- * UTF-8 bytes, not `.` or `..`, no `/`, `\`, control character or lone
- * surrogate.
+ * UTF-8 bytes, not `.` or `..`, no `/`, `\`, control character, invisible
+ * format character (Unicode `Cf`: bidi controls, zero-width characters, the
+ * soft hyphen…) or lone surrogate. Format characters are refused because
+ * they make a name display as another: `"x\u202Egnp.exe"` shows as
+ * `xexe.png`.
  *
  * @param name The name.
  * @returns What is wrong, e.g. `"contains a slash or backslash"`, or
@@ -297,6 +301,7 @@ const encoder = new TextEncoder();
  * ```ts
  * import { nameProblem } from "./api.ts";
  * nameProblem("a/b.png"); // "contains a slash or backslash"
+ * nameProblem("x\u202Egnp.exe"); // "contains the format character U+202E"
  * nameProblem("a.png"); // undefined
  * ```
  */
@@ -305,6 +310,10 @@ export function nameProblem(name: string): string | undefined {
   if (name === "." || name === "..") return "is not a file name";
   if (/[/\\]/.test(name)) return "contains a slash or backslash";
   if (/\p{Cc}/u.test(name)) return "contains a control character";
+  const format = /\p{Cf}/u.exec(name);
+  if (format !== null) {
+    return `contains the format character U+${hex(format[0].codePointAt(0)!)}`;
+  }
   if (/\p{Cs}/u.test(name)) return "contains a lone surrogate";
   const bytes = encoder.encode(name).byteLength;
   if (bytes > MAX_NAME_BYTES) {
@@ -413,7 +422,7 @@ function checkFields(
     throw new TypeError(`${action}: name must be a non-empty string`);
   }
   if (problem !== undefined) {
-    throw new TypeError(`${action}: name ${JSON.stringify(name)} ${problem}`);
+    throw new TypeError(`${action}: name ${quoteName(name)} ${problem}`);
   }
   if (size !== null && (!Number.isSafeInteger(size) || size < 0)) {
     throw new RangeError(
@@ -431,4 +440,21 @@ function checkFields(
     );
   }
   return { name, size, resource, mime_type };
+}
+
+/**
+ * Quotes a name for a message as JSON does, with format characters escaped
+ * too, so that the message shows the name as it is, not as it displays.
+ */
+function quoteName(name: string): string {
+  return JSON.stringify(name).replace(
+    /\p{Cf}/gu,
+    (char) =>
+      char.split("").map((unit) => `\\u${hex(unit.charCodeAt(0))}`).join(""),
+  );
+}
+
+/** A code point or unit in upper-case hex, at least 4 digits: `202E`. */
+function hex(code: number): string {
+  return code.toString(16).toUpperCase().padStart(4, "0");
 }
