@@ -1,7 +1,8 @@
 /**
- * `Content-Disposition` for downloads (RFC 6266, with RFC 8187/5987
- * `filename*` for names outside ASCII), and the short list of types that may
- * be shown inline.
+ * How a download is served: the type it is sent with (never one a browser
+ * would run as a script or apply as a style), `Content-Disposition` (RFC
+ * 6266, with RFC 8187/5987 `filename*` for names outside ASCII), and the
+ * short list of types that may be shown inline.
  *
  * @module
  */
@@ -21,6 +22,61 @@ const INLINE_TYPES = new Set([
   "image/webp",
   "text/plain",
 ]);
+
+/**
+ * Types a browser runs or applies when a page points at them: every
+ * JavaScript MIME type of the WHATWG MIME Sniffing standard (`<script>`,
+ * workers, modules), `text/css` (`<link rel=stylesheet>`, CSS modules),
+ * WebAssembly (`WebAssembly.instantiateStreaming`) and XSLT (an XML page's
+ * `<?xml-stylesheet?>`). With `nosniff`, a browser refuses to run or apply a
+ * response of any other type.
+ */
+const ACTIVE_TYPES = new Set([
+  "application/ecmascript",
+  "application/javascript",
+  "application/x-ecmascript",
+  "application/x-javascript",
+  "text/ecmascript",
+  "text/javascript",
+  "text/javascript1.0",
+  "text/javascript1.1",
+  "text/javascript1.2",
+  "text/javascript1.3",
+  "text/javascript1.4",
+  "text/javascript1.5",
+  "text/jscript",
+  "text/livescript",
+  "text/x-ecmascript",
+  "text/x-javascript",
+  "text/css",
+  "application/wasm",
+  "application/xslt+xml",
+  "text/xsl",
+]);
+
+/** The type a script, style or other active file is served with instead. */
+const INERT_TYPE = "application/octet-stream";
+
+/**
+ * The type to serve a download with: the declared type, unless a browser
+ * would run or apply it from a page (a script, a style, WebAssembly, XSLT),
+ * which is served as `application/octet-stream` instead. Otherwise a page on
+ * the download's origin that allows its own scripts (`script-src 'self'`)
+ * would run an uploaded one.
+ *
+ * @param type The declared media type, parameters allowed.
+ * @returns The type to send as `Content-Type`.
+ *
+ * @example
+ * ```ts
+ * import { servedType } from "./_content_disposition.ts";
+ * servedType("text/javascript; charset=utf-8"); // "application/octet-stream"
+ * servedType("image/png"); // "image/png"
+ * ```
+ */
+export function servedType(type: string): string {
+  return ACTIVE_TYPES.has(essence(type)) ? INERT_TYPE : type;
+}
 
 /**
  * Tells whether a declared type is safe to show inline.

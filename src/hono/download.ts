@@ -6,7 +6,11 @@
  */
 
 import type { Context } from "hono";
-import { contentDisposition, isInlineType } from "../_content_disposition.ts";
+import {
+  contentDisposition,
+  isInlineType,
+  servedType,
+} from "../_content_disposition.ts";
 import type { ByteRange, Storage } from "../storage/mod.ts";
 import { RouteError } from "./_errors.ts";
 import { verifyUrl } from "./_signed_url.ts";
@@ -61,7 +65,7 @@ export async function download(c: Context, config: Config): Promise<Response> {
       { ...kept, "content-range": `bytes */${file.size}` },
     );
   }
-  headers.set("content-type", file.type);
+  headers.set("content-type", servedType(file.type));
   headers.set(
     "content-disposition",
     contentDisposition(file.name, isInlineType(file.type)),

@@ -8,7 +8,11 @@
  */
 
 import { AwsV4Signer } from "aws4fetch";
-import { contentDisposition, isInlineType } from "../_content_disposition.ts";
+import {
+  contentDisposition,
+  isInlineType,
+  servedType,
+} from "../_content_disposition.ts";
 import type { FileInfo } from "./mod.ts";
 import { xmlRoot, xmlText } from "./_s3_xml.ts";
 
@@ -188,7 +192,7 @@ export function presignGet(
     "response-content-disposition",
     contentDisposition(info.name, isInlineType(info.type)),
   );
-  download.searchParams.set("response-content-type", info.type);
+  download.searchParams.set("response-content-type", servedType(info.type));
   download.searchParams.set("X-Amz-Expires", String(seconds));
   return presignUrl(config, "GET", download, datetime, {});
 }

@@ -88,6 +88,63 @@ describe("GET and HEAD on a download URL", () => {
     }
   });
 
+  test("serves scripts, styles and other active types as application/octet-stream attachments", async () => {
+    const active = [
+      "application/ecmascript",
+      "application/javascript",
+      "application/x-ecmascript",
+      "application/x-javascript",
+      "text/ecmascript",
+      "text/javascript",
+      "text/javascript1.0",
+      "text/javascript1.1",
+      "text/javascript1.2",
+      "text/javascript1.3",
+      "text/javascript1.4",
+      "text/javascript1.5",
+      "text/jscript",
+      "text/livescript",
+      "text/x-ecmascript",
+      "text/x-javascript",
+      "Text/JavaScript; charset=utf-8",
+      "text/css",
+      "text/css;charset=UTF-8",
+      "application/wasm",
+      "application/xslt+xml",
+      "text/xsl",
+    ];
+    for (const mime_type of active) {
+      const t = await uploaded("alert(1)", { mime_type, name: "a.js" });
+      const requests: [string, RequestInit][] = [
+        ["GET", {}],
+        ["HEAD", { method: "HEAD" }],
+        ["206", { headers: { range: "bytes=0-1" } }],
+      ];
+      for (const [label, init] of requests) {
+        const res = await t.app.request(t.download_url, init);
+        const what = `${mime_type} ${label}`;
+        assert.equal(
+          res.headers.get("content-type"),
+          "application/octet-stream",
+          what,
+        );
+        assert.equal(
+          res.headers.get("content-disposition"),
+          `attachment; filename="a.js"; filename*=UTF-8''a.js`,
+          what,
+        );
+        assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+        await res.body?.cancel();
+      }
+    }
+    for (const mime_type of ["application/json", "text/plain", "text/csv"]) {
+      const t = await uploaded("{}", { mime_type, name: "a.txt" });
+      const res = await t.app.request(t.download_url);
+      assert.equal(res.headers.get("content-type"), mime_type);
+      await res.body?.cancel();
+    }
+  });
+
   test("answers HEAD with the headers and no body", async () => {
     const t = await uploaded("hello");
     const res = await t.app.request(t.download_url, { method: "HEAD" });
