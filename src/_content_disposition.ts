@@ -78,14 +78,40 @@ export function servedType(type: string): string {
   return ACTIVE_TYPES.has(essence(type)) ? INERT_TYPE : type;
 }
 
+/** Options of {@linkcode isInlineType}. */
+export interface InlineOptions {
+  /**
+   * Whether the download is served with `Content-Security-Policy: sandbox`.
+   * No browser shows a PDF in a sandboxed page (Chromium and Safari show a
+   * blank or blocked page), so a sandboxed PDF is better downloaded.
+   *
+   * @default {false}
+   */
+  sandboxed?: boolean;
+}
+
 /**
  * Tells whether a declared type is safe to show inline.
  *
  * @param type A media type, parameters allowed.
- * @returns `true` for the short safe list, `audio/*` and `video/*`.
+ * @param options Whether the download is sandboxed.
+ * @returns `true` for the short safe list, `audio/*` and `video/*`; a PDF
+ * only when not sandboxed.
+ *
+ * @example
+ * ```ts
+ * import { isInlineType } from "./_content_disposition.ts";
+ * isInlineType("image/png"); // true
+ * isInlineType("text/html"); // false
+ * isInlineType("application/pdf", { sandboxed: true }); // false
+ * ```
  */
-export function isInlineType(type: string): boolean {
+export function isInlineType(
+  type: string,
+  options: InlineOptions = {},
+): boolean {
   const value = essence(type);
+  if (options.sandboxed && value === "application/pdf") return false;
   return INLINE_TYPES.has(value) || value.startsWith("audio/") ||
     value.startsWith("video/");
 }
@@ -98,6 +124,13 @@ export function isInlineType(type: string): boolean {
  * @param inline `inline` instead of `attachment`.
  * @returns The header value, e.g.
  * `attachment; filename="_t_.txt"; filename*=UTF-8''%C3%A9t%C3%A9.txt`.
+ *
+ * @example
+ * ```ts
+ * import { contentDisposition } from "./_content_disposition.ts";
+ * contentDisposition("été.txt", false);
+ * // `attachment; filename="_t_.txt"; filename*=UTF-8''%C3%A9t%C3%A9.txt`
+ * ```
  */
 export function contentDisposition(name: string, inline: boolean): string {
   // Printable ASCII except the quote and backslash, which old parsers trip on,

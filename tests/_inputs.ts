@@ -77,7 +77,8 @@ export const INPUT_KINDS: readonly InputKind[] = [
     name: "report.pdf",
     expectName: "report.pdf",
     expectType: "application/pdf",
-    expectDisposition: "inline",
+    // The route sandboxes downloads, and no browser shows a sandboxed PDF.
+    expectDisposition: "attachment",
   },
   {
     label: "a DataView",

@@ -36,6 +36,7 @@ describe("GET and HEAD on a download URL", () => {
     assert.match(res.headers.get("etag") ?? "", /^"[A-Za-z0-9_.-]+"$/);
     assert.equal(res.headers.get("accept-ranges"), "bytes");
     assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("content-security-policy"), "sandbox");
     assert.equal(
       res.headers.get("content-disposition"),
       `inline; filename="hello.txt"; filename*=UTF-8''hello.txt`,
@@ -65,7 +66,8 @@ describe("GET and HEAD on a download URL", () => {
     const cases: [string, string][] = [
       ["image/png", "inline"],
       ["image/jpeg", "inline"],
-      ["application/pdf", "inline"],
+      // No browser shows a PDF in a sandboxed page: it is downloaded.
+      ["application/pdf", "attachment"],
       ["video/mp4", "inline"],
       ["audio/mpeg", "inline"],
       ["text/html", "attachment"],
@@ -141,6 +143,37 @@ describe("GET and HEAD on a download URL", () => {
       const t = await uploaded("{}", { mime_type, name: "a.txt" });
       const res = await t.app.request(t.download_url);
       assert.equal(res.headers.get("content-type"), mime_type);
+      await res.body?.cancel();
+    }
+  });
+
+  test("sandboxes every answer with nosniff and CSP sandbox: 200, 206, 304, HEAD and 416", async () => {
+    const t = await uploaded("0123456789", {
+      mime_type: "text/html",
+      name: "page.html",
+    });
+    const etag = (await t.app.request(t.download_url, { method: "HEAD" }))
+      .headers.get("etag")!;
+    const cases: [number, RequestInit][] = [
+      [200, {}],
+      [200, { method: "HEAD" }],
+      [206, { headers: { range: "bytes=2-4" } }],
+      [206, { method: "HEAD", headers: { range: "bytes=2-4" } }],
+      [304, { headers: { "if-none-match": etag } }],
+      [304, { method: "HEAD", headers: { "if-none-match": etag } }],
+      [416, { headers: { range: "bytes=10-" } }],
+      [416, { method: "HEAD", headers: { range: "bytes=10-" } }],
+    ];
+    for (const [status, init] of cases) {
+      const res = await t.app.request(t.download_url, init);
+      const what = `${init.method ?? "GET"} ${JSON.stringify(init.headers)}`;
+      assert.equal(res.status, status, what);
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff", what);
+      assert.match(
+        res.headers.get("content-security-policy") ?? "",
+        /(^|;)\s*sandbox\s*(;|$)/,
+        what,
+      );
       await res.body?.cancel();
     }
   });
