@@ -33,6 +33,9 @@ const app = new Hono().route(
     apiKeys: [process.env.BENCH_API_KEY ?? "fu_bench_key"],
   }),
 );
-const server = await listen((request) => app.fetch(request), "127.0.0.1", 0);
+const server = await listen((request) => app.fetch(request), {
+  hostname: "127.0.0.1",
+  port: 0,
+});
 console.log(JSON.stringify({ port: server.port }));
 process.on("SIGTERM", () => server.close().then(() => process.exit(0)));

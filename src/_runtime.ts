@@ -21,6 +21,30 @@ export interface DenoGlobal {
     },
     handler: (request: Request) => Response | Promise<Response>,
   ): { addr: { port: number }; shutdown(): Promise<void> };
+  listen(options: { hostname: string; port: number }): {
+    addr: { port: number };
+    accept(): Promise<DenoConn>;
+    close(): void;
+  };
+  /**
+   * Serves HTTP on one accepted connection. Deprecated by Deno in favour of
+   * `Deno.serve`, which has no timeouts and cannot survive a failing
+   * `accept`; `undefined` in a Deno that has removed it.
+   */
+  serveHttp?(conn: DenoConn): {
+    nextRequest(): Promise<
+      {
+        request: Request;
+        respondWith(response: Response): Promise<void>;
+      } | null
+    >;
+    close(): void;
+  };
+}
+
+/** An accepted TCP connection on Deno. */
+export interface DenoConn {
+  close(): void;
 }
 
 /** The parts of `Bun` that fileurls uses. */

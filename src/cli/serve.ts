@@ -37,6 +37,9 @@ Options:
                        (default: http://HOST:PORT/v1)
   --max-size SIZE      The largest file taken, e.g. 5GiB or 1TB; larger ones
                        go in parts (default: FILEURLS_MAX_SIZE, else 1GiB)
+  --timeout SECONDS    Close a connection that sends no complete request
+                       head, or whose body or answer moves no byte, for this
+                       long (default: 30)
   -h, --help           Show this help
 
 Environment:
@@ -74,6 +77,7 @@ export async function serve(args: string[]): Promise<number> {
       storage: { type: "string", default: "fs" },
       "public-url": { type: "string" },
       "max-size": { type: "string" },
+      timeout: { type: "string", default: "30" },
     },
     strict: true,
     allowPositionals: false,
@@ -89,6 +93,14 @@ export async function serve(args: string[]): Promise<number> {
   if (values.storage !== "fs" && values.storage !== "s3") {
     throw new UsageError(
       `--storage must be "fs" or "s3", got ${JSON.stringify(values.storage)}`,
+    );
+  }
+  const timeout = Number(values.timeout) * 1000;
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(values.timeout) || !(timeout >= 1000)) {
+    throw new UsageError(
+      `--timeout must be a number of seconds, at least 1, got ${
+        JSON.stringify(values.timeout)
+      }`,
     );
   }
   const env = process.env;
@@ -167,7 +179,12 @@ export async function serve(args: string[]): Promise<number> {
 
   let server: Server;
   try {
-    server = await listen(handler, values.hostname, port);
+    server = await listen(handler, {
+      hostname: values.hostname,
+      port,
+      headersTimeout: timeout,
+      idleTimeout: timeout,
+    });
   } catch (error) {
     printError(
       `fileurls serve: Cannot listen on ${values.hostname} port ${port}: ${

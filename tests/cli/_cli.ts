@@ -89,12 +89,16 @@ export interface Serving {
 /** Servers still running, to kill when the tests end. */
 export const running: Set<ChildProcess> = new Set();
 
-/** Starts `fileurls serve` and waits for its URL and API key. */
+/**
+ * Starts `fileurls serve` and waits for its URL and API key; `wrapper` runs
+ * it through another command, e.g. `["prlimit", "--nofile=128:128"]`.
+ */
 export function serve(
   args: string[],
   env: Record<string, string> = {},
+  wrapper: string[] = [],
 ): Promise<Serving> {
-  const [command, ...prefix] = cliCommand();
+  const [command, ...prefix] = [...wrapper, ...cliCommand()];
   const child = spawn(command, [...prefix, "serve", ...args], {
     cwd: ROOT,
     env: cleanEnv(env),

@@ -1,0 +1,203 @@
+/**
+ * `fileurls serve` against slow, silent and greedy clients, as a process of
+ * the current runtime (the built package under Node): connections that send
+ * nothing, drip their head or stall their body are closed after `--timeout`;
+ * a steady slow upload is not; running out of file descriptors does not stop
+ * the server.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { running, serve, type Serving } from "./_cli.ts";
+import { openSlow, statusLine } from "../_slow_client.ts";
+
+/** `--timeout` in these tests, in seconds. */
+const TIMEOUT_S = 1;
+/** How late a timeout may fire: the servers check about once a second. */
+const SLACK_MS = 2500;
+/** Longer than any timeout should take. */
+const LIMIT_MS = TIMEOUT_S * 1000 + SLACK_MS;
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fileurls-limits-"));
+});
+after(async () => {
+  for (const child of running) child.kill("SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function createUrls(
+  server: Serving,
+  name: string,
+  size: number,
+): Promise<{ upload_url: string; download_url: string }> {
+  const res = await fetch(`${server.url}/files/urls`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${server.apiKey}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({
+      name,
+      size,
+      mime_type: "application/octet-stream",
+      resource: "prediction",
+    }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return await res.json();
+}
+
+function putHead(url: string, size: number): string {
+  const target = new URL(url);
+  return `PUT ${target.pathname}${target.search} HTTP/1.1\r\n` +
+    `Host: ${target.host}\r\nContent-Type: application/octet-stream\r\n` +
+    `Content-Length: ${size}\r\n\r\n`;
+}
+
+async function partials(data: string): Promise<string[]> {
+  return (await readdir(join(data, "files"))).filter((name) =>
+    name.startsWith(".partial")
+  );
+}
+
+describe("fileurls serve --timeout", () => {
+  let data: string;
+  let server: Serving;
+  before(async () => {
+    data = join(dir, "timeouts");
+    server = await serve([
+      "--port",
+      "0",
+      "--data",
+      data,
+      "--timeout",
+      String(TIMEOUT_S),
+    ]);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("closes a connection that sends nothing", async () => {
+    const silent = await openSlow(server.port);
+    const { ms } = await silent.closedWithin(LIMIT_MS);
+    assert.ok(
+      ms >= TIMEOUT_S * 1000 - 100 && ms < LIMIT_MS,
+      `closed after ${ms} ms`,
+    );
+  });
+
+  test("closes a connection that drips its request head, without calling the route", async () => {
+    const slow = await openSlow(server.port);
+    const head = `GET /v1/files/urls HTTP/1.1\r\nHost: x\r\nX-Pad: ${
+      "a".repeat(200)
+    }\r\n\r\n`;
+    slow.drip(head, 50);
+    const { ms, received } = await slow.closedWithin(LIMIT_MS);
+    assert.ok(ms < LIMIT_MS, `closed after ${ms} ms`);
+    // The route never saw it: no 405 or 401 came back, at most a 408.
+    assert.ok(
+      received === "" || statusLine(received).includes(" 408 "),
+      `got ${JSON.stringify(received.slice(0, 40))}`,
+    );
+  });
+
+  test("closes an idle keep-alive connection after its answer", async () => {
+    const idle = await openSlow(server.port);
+    idle.write("GET /v1/nothing-here HTTP/1.1\r\nHost: x\r\n\r\n");
+    const { ms, received } = await idle.closedWithin(LIMIT_MS);
+    assert.match(statusLine(received), / 404 /);
+    assert.ok(ms < LIMIT_MS, `closed after ${ms} ms`);
+  });
+
+  test("closes an upload whose body stalls, keeps nothing, and a retry of the URL succeeds", async () => {
+    const size = 64 * 1024;
+    const urls = await createUrls(server, "stalled.bin", size);
+    const stalled = await openSlow(server.port);
+    stalled.write(putHead(urls.upload_url, size));
+    stalled.write(new Uint8Array(size / 2));
+    const { ms } = await stalled.closedWithin(LIMIT_MS);
+    assert.ok(ms < LIMIT_MS, `closed after ${ms} ms`);
+    assert.equal((await fetch(urls.download_url)).status, 404);
+
+    const retry = await fetch(urls.upload_url, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array(size).fill(7),
+    });
+    assert.equal(retry.status, 201, await retry.text());
+    const stored = new Uint8Array(
+      await (await fetch(urls.download_url)).arrayBuffer(),
+    );
+    assert.equal(stored.byteLength, size);
+    assert.ok(stored.every((byte) => byte === 7));
+    assert.deepEqual(await partials(data), []);
+  });
+
+  test("never cuts a steady slow upload that lasts longer than the timeout", async () => {
+    // 1 KiB every 250 ms for 3 s: 4 KiB/s, three times the timeout.
+    const size = 12 * 1024;
+    const urls = await createUrls(server, "steady.bin", size);
+    const steady = await openSlow(server.port);
+    steady.write(putHead(urls.upload_url, size));
+    steady.drip(new Uint8Array(size).fill(3), 250, 1024);
+    const { ms, received } = await steady.closedWithin(10_000);
+    assert.match(statusLine(received), / 201 /, received);
+    assert.ok(ms >= 2500, `answered after ${ms} ms`);
+    const stored = new Uint8Array(
+      await (await fetch(urls.download_url)).arrayBuffer(),
+    );
+    assert.equal(stored.byteLength, size);
+  });
+});
+
+const hasPrlimit = spawnSync("prlimit", ["--version"]).status === 0;
+
+describe("fileurls serve out of file descriptors", () => {
+  test(
+    "stays up while idle connections hold every descriptor, and serves again once they close",
+    {
+      skip: hasPrlimit ? false : "prlimit (util-linux) is not installed",
+    },
+    async () => {
+      const server = await serve(
+        ["--port", "0", "--data", join(dir, "descriptors"), "--timeout", "30"],
+        {},
+        ["prlimit", "--nofile=128:128"],
+      );
+      try {
+        const sockets: Socket[] = [];
+        await Promise.all(
+          Array.from({ length: 150 }, () =>
+            new Promise<void>((done) => {
+              const socket = connect(server.port, "127.0.0.1");
+              socket.on("error", () => {});
+              socket.once("connect", done);
+              socket.once("close", () => done());
+              sockets.push(socket);
+            })),
+        );
+        await new Promise((done) => setTimeout(done, 500));
+        for (const socket of sockets) socket.destroy();
+
+        // Answers again within a few seconds, and has not exited.
+        let status = 0;
+        for (let i = 0; i < 20 && status !== 404; i++) {
+          status = await fetch(`${server.url}/nothing-here`, {
+            signal: AbortSignal.timeout(2000),
+          }).then((res) => res.status, () => 0);
+        }
+        assert.equal(status, 404);
+        assert.equal(server.child.exitCode, null, server.stderr());
+      } finally {
+        await server.stop();
+      }
+    },
+  );
+});
