@@ -19,6 +19,7 @@ import { runtime } from "../_runtime.ts";
 import { compositeSha256, sha256Base64 } from "../_sha256.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import type { Transport } from "./_request.ts";
+import { requiredHeaders } from "./_required_headers.ts";
 import type { Source } from "./_source.ts";
 import { nodeFetch } from "./_node_http.ts";
 
@@ -175,7 +176,7 @@ async function sendPart(
         url.url,
         (_attempt, touch) => ({
           method: "PUT",
-          headers: url.headers,
+          headers: { ...requiredHeaders(url.url), ...url.headers },
           ...(put ? { body: bytes as BodyInit } : partBody(bytes, touch)),
         }),
         (response) => response.body?.cancel() ?? Promise.resolve(),

@@ -20,6 +20,7 @@ import { runtime } from "../_runtime.ts";
 import { FileUrlsError } from "./errors.ts";
 import { getStatus, sendParts } from "./_multipart.ts";
 import { displayUrl, type Transport } from "./_request.ts";
+import { requiredHeaders } from "./_required_headers.ts";
 import { openSource, type Source } from "./_source.ts";
 import type {
   FileContent,
@@ -154,6 +155,7 @@ async function single(
     (_attempt, touch) => ({
       method: "PUT",
       headers: {
+        ...requiredHeaders(urls.upload_url),
         "content-type": source.type,
         "content-length": String(total),
       },
