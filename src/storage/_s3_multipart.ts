@@ -127,8 +127,11 @@ export function s3Multipart(config: s3.S3Config): PresignedMultipart {
         action,
         "POST",
         uploadUrl(config, key, uploadId),
-        // Never replace an object: S3 answers 412 if one exists.
-        { "content-type": "application/xml", "if-none-match": "*" },
+        {
+          "content-type": "application/xml",
+          // Never replace an object: S3 answers 412 if one exists.
+          ...(config.conditionalWrites ? { "if-none-match": "*" } : {}),
+        },
         '<?xml version="1.0" encoding="UTF-8"?>\n' +
           '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
           elements.join("") + "</CompleteMultipartUpload>",

@@ -35,6 +35,8 @@ export interface S3Config {
   sessionExpiresAt: Date | undefined;
   /** Put before every key. */
   prefix: string;
+  /** Whether writes carry `If-None-Match: *`. */
+  conditionalWrites: boolean;
   /** aws4fetch's cache of signing keys, one per day. */
   cache: Map<string, ArrayBuffer>;
 }

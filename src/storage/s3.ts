@@ -118,6 +118,18 @@ export interface S3StorageOptions {
    * @default {`false` for an `amazonaws.com` endpoint, else `true`}
    */
   forcePathStyle?: boolean;
+  /**
+   * Whether uploads are write-once through S3 conditional writes: every
+   * upload URL signs `If-None-Match: *`, so the client must send that header
+   * and the bucket refuses (412) a `PUT` to a key that holds an object, and
+   * the route completes multipart uploads with `If-None-Match: *` too.
+   * `false` for a store without conditional writes, which would refuse or
+   * ignore the header; then an upload URL can replace its object until it
+   * expires.
+   *
+   * @default {true}
+   */
+  conditionalWrites?: boolean;
 }
 
 /**
@@ -125,10 +137,14 @@ export interface S3StorageOptions {
  * `POST /files/urls` with them and never sees the bytes.
  *
  * - `upload_url` is a presigned `PUT` whose signed headers are `host`,
- *   `content-length` and `content-type` with the declared values, so the
- *   bucket itself rejects a body of another size or type, and a chunked body
- *   (which has no `Content-Length`). It expires when the route asks, clamped
- *   to 1 second … 7 days and to `sessionExpiresAt`.
+ *   `content-length` and `content-type` with the declared values, and
+ *   `if-none-match` with `*` (unless `conditionalWrites` is `false`), so the
+ *   bucket itself rejects a body of another size or type, a chunked body
+ *   (which has no `Content-Length`), and a request without
+ *   `If-None-Match: *`; and, where the store honours conditional writes, a
+ *   second `PUT` once the object exists (412): the URL writes once. It
+ *   expires when the route asks, clamped to 1 second … 7 days and to
+ *   `sessionExpiresAt`.
  * - `download_url` is a presigned `GET` with `response-content-type` (the
  *   declared type) and `response-content-disposition` (the original name per
  *   RFC 6266; `attachment`, or `inline` for a short list of safe types).
@@ -137,9 +153,7 @@ export interface S3StorageOptions {
  * at or below that.
  *
  * Keys are 128 random bits (base64url) under `prefix`; the original name never
- * reaches the key and travels only in the download URL. An upload URL can be
- * used again until it expires, and a second `PUT` with the same size and type
- * replaces the object: keep `uploadTtl` short where that matters.
+ * reaches the key and travels only in the download URL.
  *
  * Its `multipart` serves `POST /files/uploads` with S3's multipart upload
  * (parts of 5 MiB to 5 GiB, at most 10,000), under `prefix` and the route's
@@ -154,8 +168,9 @@ export interface S3StorageOptions {
  *   one. A browser needs the bucket's CORS rules to allow the
  *   `x-amz-checksum-sha256` request header.
  * - `CompleteMultipartUpload` names every part's ETag and SHA-256 and sends
- *   `If-None-Match: *`, so that an existing object is never replaced (AWS S3
- *   honours it; make sure an S3-compatible server does too).
+ *   `If-None-Match: *` (unless `conditionalWrites` is `false`), so that an
+ *   existing object is never replaced (AWS S3 honours it; make sure an
+ *   S3-compatible server does too).
  * - Parts stay in the bucket, and are billed, until the upload is completed
  *   or aborted: add a lifecycle rule that aborts incomplete multipart
  *   uploads after a day or so.
@@ -211,6 +226,7 @@ export function s3Storage(options: S3StorageOptions): PresignedStorage {
  * | `FILEURLS_S3_REGION` | `region` |
  * | `FILEURLS_S3_PREFIX` | `prefix` |
  * | `FILEURLS_S3_FORCE_PATH_STYLE` (`true` or `false`) | `forcePathStyle` |
+ * | `FILEURLS_S3_CONDITIONAL_WRITES` (`true` or `false`) | `conditionalWrites` |
  * | `AWS_ACCESS_KEY_ID` (required) | `accessKeyId` |
  * | `AWS_SECRET_ACCESS_KEY` (required) | `secretAccessKey` |
  * | `AWS_SESSION_TOKEN` | `sessionToken` |
@@ -252,14 +268,17 @@ export function s3StorageFromEnv(
       }`,
     );
   }
-  const pathStyle = get("FILEURLS_S3_FORCE_PATH_STYLE");
-  if (
-    pathStyle !== undefined && pathStyle !== "true" && pathStyle !== "false"
-  ) {
-    throw new TypeError(
-      `Cannot configure S3 storage from the environment: FILEURLS_S3_FORCE_PATH_STYLE must be "true" or "false", got "${pathStyle}"`,
-    );
-  }
+  const flag = (name: string): boolean | undefined => {
+    const value = get(name);
+    if (value !== undefined && value !== "true" && value !== "false") {
+      throw new TypeError(
+        `Cannot configure S3 storage from the environment: ${name} must be "true" or "false", got "${value}"`,
+      );
+    }
+    return value === undefined ? undefined : value === "true";
+  };
+  const forcePathStyle = flag("FILEURLS_S3_FORCE_PATH_STYLE");
+  const conditionalWrites = flag("FILEURLS_S3_CONDITIONAL_WRITES");
   const expiration = get("AWS_CREDENTIAL_EXPIRATION");
   const sessionExpiresAt = expiration === undefined
     ? undefined
@@ -274,7 +293,8 @@ export function s3StorageFromEnv(
     bucket: get("FILEURLS_S3_BUCKET")!,
     region: get("FILEURLS_S3_REGION"),
     prefix: get("FILEURLS_S3_PREFIX"),
-    forcePathStyle: pathStyle === undefined ? undefined : pathStyle === "true",
+    forcePathStyle,
+    conditionalWrites,
     accessKeyId: get("AWS_ACCESS_KEY_ID")!,
     secretAccessKey: get("AWS_SECRET_ACCESS_KEY")!,
     sessionToken: get("AWS_SESSION_TOKEN"),
@@ -350,6 +370,10 @@ function validate(options: S3StorageOptions): S3Config {
   }
   const pathStyle = options.forcePathStyle ?? !host.endsWith(".amazonaws.com");
   if (typeof pathStyle !== "boolean") fail("forcePathStyle must be a boolean");
+  const conditionalWrites = options.conditionalWrites ?? true;
+  if (typeof conditionalWrites !== "boolean") {
+    fail("conditionalWrites must be a boolean");
+  }
   const path = endpoint.pathname.replace(/\/+$/, "");
   const base = pathStyle
     ? `${endpoint.origin}${path}/${bucket}`
@@ -362,6 +386,7 @@ function validate(options: S3StorageOptions): S3Config {
     sessionToken,
     sessionExpiresAt,
     prefix,
+    conditionalWrites,
     cache: new Map(),
   };
 }
@@ -405,6 +430,8 @@ async function presign(
     presignUrl(config, "PUT", upload, datetime, {
       "content-length": String(size),
       "content-type": type,
+      // Write-once: the bucket refuses a PUT to a key that holds an object.
+      ...(config.conditionalWrites ? { "if-none-match": "*" } : {}),
     }),
     presignGet(config, url, { name, type }, downloadSeconds, datetime),
   ]);

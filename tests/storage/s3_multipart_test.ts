@@ -685,7 +685,10 @@ describe("s3Storage().multipart against s3rver", () => {
  * A stand-in for S3 on loopback that answers with what s3rver cannot say:
  * ListParts lists one part; CompleteMultipartUpload answers `complete`.
  */
-async function scriptedS3(complete: () => Response) {
+async function scriptedS3(
+  complete: () => Response,
+  options: Partial<S3StorageOptions> = {},
+) {
   const seen: { method: string; headers: Headers; body: string }[] = [];
   const served = await serveApp({
     async fetch(request) {
@@ -707,7 +710,7 @@ async function scriptedS3(complete: () => Response) {
       return new Response("", { status: 501 });
     },
   });
-  const { prefix, multipart } = storage({ endpoint: served.url });
+  const { prefix, multipart } = storage({ ...options, endpoint: served.url });
   return { served, seen, prefix, multipart };
 }
 
@@ -754,6 +757,36 @@ describe("s3Storage().multipart against scripted S3 answers", () => {
           '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
           `<Part><PartNumber>1</PartNumber><ETag>&quot;e1&quot;</ETag><ChecksumSHA256>${PART_SHA}</ChecksumSHA256></Part>` +
           "</CompleteMultipartUpload>",
+      );
+    } finally {
+      await s.served.close();
+    }
+  });
+
+  test("complete() sends no If-None-Match with conditionalWrites: false", async () => {
+    const s = await scriptedS3(
+      () =>
+        new Response(
+          `<?xml version="1.0" encoding="UTF-8"?>
+<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>&quot;e-1&quot;</ETag></CompleteMultipartUploadResult>`,
+          { headers: { "content-type": "application/xml" } },
+        ),
+      { conditionalWrites: false },
+    );
+    try {
+      const key = newKey();
+      const stored = await s.multipart.complete(
+        key,
+        "up1",
+        ONE_PART,
+        ONE_PART_INFO,
+      );
+      assert.equal(stored.key, key);
+      const post = s.seen.find((request) => request.method === "POST")!;
+      assert.equal(post.headers.get("if-none-match"), null);
+      assert.doesNotMatch(
+        post.headers.get("authorization") ?? "",
+        /if-none-match/,
       );
     } finally {
       await s.served.close();

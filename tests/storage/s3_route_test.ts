@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Hono } from "hono";
-import { Client, type FileContent, type UploadOptions } from "../../mod.ts";
+import {
+  Client,
+  type FileContent,
+  type UploadOptions,
+  uploadTo,
+} from "../../mod.ts";
 import { filesRoute } from "../../src/hono/mod.ts";
 import { s3Storage } from "../../src/storage/s3.ts";
 import { type S3rver, startS3rver } from "../_s3rver.ts";
@@ -219,6 +224,36 @@ describe("Client.files.upload() through filesRoute with s3Storage", () => {
     assert.equal((await s3.keys("route/")).length, INPUTS.length);
   });
 
+  test("an upload URL signs If-None-Match: *: uploadTo() sends it, and a PUT without it cannot replace the file", async () => {
+    const client = new Client({
+      baseUrl: `${served.url}/v1`,
+      apiKey: API_KEY,
+    });
+    const urls = await client.files.createUrls({
+      name: "once.txt",
+      size: 5,
+      resource: "prediction",
+      mime_type: "text/plain",
+    });
+    assert.deepEqual(
+      new URL(urls.upload_url).searchParams.get("X-Amz-SignedHeaders")
+        ?.split(";"),
+      ["content-length", "content-type", "host", "if-none-match"],
+    );
+    const result = await uploadTo(urls, new TextEncoder().encode("hello"), {
+      name: "once.txt",
+    });
+    assert.equal(result.downloadUrl, urls.download_url);
+    const replace = await fetch(urls.upload_url, {
+      method: "PUT",
+      headers: { "content-type": "text/plain" },
+      body: "HELLO",
+    });
+    assert.equal(replace.status, 403);
+    assert.match(await replace.text(), /SignatureDoesNotMatch/);
+    assert.equal(await (await fetch(urls.download_url)).text(), "hello");
+  });
+
   test("a request the route refuses leaves the bucket untouched", async () => {
     const before = await s3.keys("route/");
     const response = await fetch(`${served.url}/v1/files/urls`, {
@@ -281,7 +316,7 @@ describe("two route processes sharing one secret and one bucket", () => {
       });
       const put = await fetch(urls.upload_url, {
         method: "PUT",
-        headers: { "content-type": "text/plain" },
+        headers: { "content-type": "text/plain", "if-none-match": "*" },
         body: "hello",
       });
       assert.equal(put.status, 200, await put.text());

@@ -70,7 +70,10 @@ describe("s3Storage() against s3rver", () => {
     );
     const put = await fetch(urls.upload_url, {
       method: "PUT",
-      headers: { "content-type": "application/octet-stream" },
+      headers: {
+        "content-type": "application/octet-stream",
+        "if-none-match": "*",
+      },
       body,
     });
     assert.equal(put.status, 200, await put.text());
@@ -94,7 +97,7 @@ describe("s3Storage() against s3rver", () => {
     );
     const put = await fetch(urls.upload_url, {
       method: "PUT",
-      headers: { "content-type": "image/png" },
+      headers: { "content-type": "image/png", "if-none-match": "*" },
       body: new Uint8Array([1, 2, 3]),
     });
     assert.equal(put.status, 200, await put.text());
@@ -118,6 +121,7 @@ describe("s3Storage() against s3rver", () => {
     const put = await rawRequest(urls.upload_url, "PUT", {
       "Content-Length": "0",
       "Content-Type": "text/plain",
+      "If-None-Match": "*",
     }, "");
     assert.equal(put.status, 200, put.body);
     const get = await fetch(urls.download_url);
@@ -125,7 +129,7 @@ describe("s3Storage() against s3rver", () => {
     assert.equal((await get.arrayBuffer()).byteLength, 0);
   });
 
-  test("the upload URL signs host, content-length and content-type", async () => {
+  test("the upload URL signs host, content-length, content-type and if-none-match", async () => {
     const { storage: store } = storage();
     const urls = await store.presign({
       name: "a.pdf",
@@ -135,7 +139,7 @@ describe("s3Storage() against s3rver", () => {
     const upload = new URL(urls.upload_url);
     assert.equal(
       upload.searchParams.get("X-Amz-SignedHeaders"),
-      "content-length;content-type;host",
+      "content-length;content-type;host;if-none-match",
     );
     assert.equal(
       upload.searchParams.get("X-Amz-Algorithm"),
@@ -149,6 +153,45 @@ describe("s3Storage() against s3rver", () => {
     );
   });
 
+  test("a PUT without If-None-Match: *, or with another value, is rejected with 403 and nothing is stored", async () => {
+    const { prefix, storage: store } = storage();
+    const urls = await store.presign({
+      name: "a.txt",
+      size: 5,
+      type: "text/plain",
+    }, times());
+    for (const value of [undefined, '"5d41402abc4b2a76b9719d911017c592"', ""]) {
+      const put = await rawRequest(urls.upload_url, "PUT", {
+        "Content-Length": "5",
+        "Content-Type": "text/plain",
+        ...(value === undefined ? {} : { "If-None-Match": value }),
+      }, "hello");
+      assert.equal(put.status, 403, String(value));
+      assert.match(put.body, /SignatureDoesNotMatch/);
+    }
+    await assertNothingStored(prefix, urls.download_url);
+  });
+
+  test("conditionalWrites: false signs no if-none-match, and a PUT without it is taken", async () => {
+    const { prefix, storage: store } = storage({ conditionalWrites: false });
+    const urls = await store.presign({
+      name: "a.txt",
+      size: 5,
+      type: "text/plain",
+    }, times());
+    assert.equal(
+      new URL(urls.upload_url).searchParams.get("X-Amz-SignedHeaders"),
+      "content-length;content-type;host",
+    );
+    const put = await rawRequest(urls.upload_url, "PUT", {
+      "Content-Length": "5",
+      "Content-Type": "text/plain",
+    }, "hello");
+    assert.equal(put.status, 200, put.body);
+    assert.equal((await s3.keys(prefix)).length, 1);
+    assert.equal(await (await fetch(urls.download_url)).text(), "hello");
+  });
+
   test("a raw request with exactly the declared headers is accepted", async () => {
     const { prefix, storage: store } = storage();
     const urls = await store.presign({
@@ -159,6 +202,7 @@ describe("s3Storage() against s3rver", () => {
     const put = await rawRequest(urls.upload_url, "PUT", {
       "Content-Length": "5",
       "Content-Type": "text/plain",
+      "If-None-Match": "*",
     }, "hello");
     assert.equal(put.status, 200, put.body);
     assert.equal((await s3.keys(prefix)).length, 1);
@@ -180,7 +224,7 @@ describe("s3Storage() against s3rver", () => {
     );
     const put = await fetch(url, {
       method: "PUT",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "if-none-match": "*" },
       body: "hello",
     });
     assert.equal(put.status, 403);
@@ -199,7 +243,7 @@ describe("s3Storage() against s3rver", () => {
     url.searchParams.set("X-Amz-Expires", "604800");
     const put = await fetch(url, {
       method: "PUT",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "if-none-match": "*" },
       body: "hello",
     });
     assert.equal(put.status, 403);
@@ -218,7 +262,7 @@ describe("s3Storage() against s3rver", () => {
     }, times());
     const put = await fetch(urls.upload_url, {
       method: "PUT",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "if-none-match": "*" },
       body: "hello",
     });
     assert.equal(put.status, 403);
@@ -242,7 +286,7 @@ describe("s3Storage() against s3rver", () => {
     );
     const put = await fetch(urls.upload_url, {
       method: "PUT",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "if-none-match": "*" },
       body: "hello",
     });
     assert.equal(put.status, 403);
@@ -282,6 +326,7 @@ describe("s3Storage() against s3rver", () => {
       const put = await rawRequest(urls.upload_url, "PUT", {
         ...headers,
         "Content-Type": "text/plain",
+        "If-None-Match": "*",
       }, body);
       assert.equal(put.status, 403);
       assert.match(put.body, /SignatureDoesNotMatch/);
@@ -299,7 +344,7 @@ describe("s3Storage() against s3rver", () => {
     for (const type of ["text/html", "image/png; charset=utf-8"]) {
       const put = await fetch(urls.upload_url, {
         method: "PUT",
-        headers: { "content-type": type },
+        headers: { "content-type": type, "if-none-match": "*" },
         body: "hello",
       });
       assert.equal(put.status, 403, type);
@@ -317,7 +362,7 @@ describe("s3Storage() against s3rver", () => {
     }, times());
     const put = await fetch(urls.download_url, {
       method: "PUT",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "if-none-match": "*" },
       body: "hello",
     });
     assert.equal(put.status, 403);
@@ -365,14 +410,14 @@ describe("s3Storage() against s3rver", () => {
     // s3rver does not check tokens, but the signature covers the whole query.
     const put = await fetch(upload, {
       method: "PUT",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "if-none-match": "*" },
       body: "hello",
     });
     assert.equal(put.status, 200, await put.text());
     upload.searchParams.set("X-Amz-Security-Token", "other");
     const tampered = await fetch(upload, {
       method: "PUT",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "if-none-match": "*" },
       body: "hello",
     });
     assert.equal(tampered.status, 403);
@@ -402,7 +447,7 @@ describe("s3Storage() against s3rver", () => {
     );
     const put = await fetch(urls.upload_url, {
       method: "PUT",
-      headers: { "content-type": "text/plain" },
+      headers: { "content-type": "text/plain", "if-none-match": "*" },
       body: "hello",
     });
     assert.equal(put.status, 200, await put.text());
@@ -637,6 +682,11 @@ describe("s3Storage() arguments", () => {
       { forcePathStyle: "yes" },
       "forcePathStyle must be a boolean",
     ],
+    [
+      "a non-boolean conditionalWrites",
+      { conditionalWrites: "false" },
+      "conditionalWrites must be a boolean",
+    ],
   ];
   for (const [what, change, detail] of cases) {
     test(`${what} throws a TypeError`, () => {
@@ -713,6 +763,33 @@ describe("s3Storage() arguments", () => {
     );
   });
 
+  test("s3StorageFromEnv() turns conditional writes off with FILEURLS_S3_CONDITIONAL_WRITES=false", async () => {
+    const env = {
+      FILEURLS_S3_ENDPOINT: "http://127.0.0.1:9000",
+      FILEURLS_S3_BUCKET: "uploads",
+      AWS_ACCESS_KEY_ID: "a",
+      AWS_SECRET_ACCESS_KEY: "b",
+    };
+    const info = { name: "a.txt", size: 1, type: "text/plain" };
+    for (
+      const [value, signed] of [
+        [undefined, "content-length;content-type;host;if-none-match"],
+        ["true", "content-length;content-type;host;if-none-match"],
+        ["false", "content-length;content-type;host"],
+      ] as const
+    ) {
+      const urls = await s3StorageFromEnv({
+        ...env,
+        FILEURLS_S3_CONDITIONAL_WRITES: value,
+      }).presign(info, times());
+      assert.equal(
+        new URL(urls.upload_url).searchParams.get("X-Amz-SignedHeaders"),
+        signed,
+        String(value),
+      );
+    }
+  });
+
   test("s3StorageFromEnv() rejects a malformed path style or expiration", () => {
     const env = {
       FILEURLS_S3_ENDPOINT: "http://127.0.0.1:9000",
@@ -726,6 +803,14 @@ describe("s3Storage() arguments", () => {
         name: "TypeError",
         message:
           `Cannot configure S3 storage from the environment: FILEURLS_S3_FORCE_PATH_STYLE must be "true" or "false", got "yes"`,
+      },
+    );
+    assert.throws(
+      () => s3StorageFromEnv({ ...env, FILEURLS_S3_CONDITIONAL_WRITES: "no" }),
+      {
+        name: "TypeError",
+        message:
+          `Cannot configure S3 storage from the environment: FILEURLS_S3_CONDITIONAL_WRITES must be "true" or "false", got "no"`,
       },
     );
     assert.throws(
