@@ -173,7 +173,9 @@ function signer(
 
 /**
  * Presigns the `GET` of an object, to be served with the declared type and
- * with the original name in `Content-Disposition`.
+ * with the original name in `Content-Disposition`, and with the headers that
+ * an upload may have set unsigned (`Content-Encoding`, `Cache-Control` and,
+ * through its `max-age`, `Expires`) overridden.
  *
  * @param config The options.
  * @param url The object's URL.
@@ -190,6 +192,13 @@ export function presignGet(
   datetime: string,
 ): Promise<string> {
   const download = new URL(url);
+  // A PUT may carry headers that no signature pins, and S3 keeps some of them
+  // with the object: serve it as the bytes stored, for this URL's lifetime.
+  download.searchParams.set("response-content-encoding", "identity");
+  download.searchParams.set(
+    "response-cache-control",
+    `private, max-age=${seconds}`,
+  );
   download.searchParams.set(
     "response-content-disposition",
     contentDisposition(info.name, isInlineType(info.type)),

@@ -146,8 +146,19 @@ export interface S3StorageOptions {
  *   expires when the route asks, clamped to 1 second … 7 days and to
  *   `sessionExpiresAt`.
  * - `download_url` is a presigned `GET` with `response-content-type` (the
- *   declared type) and `response-content-disposition` (the original name per
- *   RFC 6266; `attachment`, or `inline` for a short list of safe types).
+ *   declared type), `response-content-disposition` (the original name per
+ *   RFC 6266; `attachment`, or `inline` for a short list of safe types),
+ *   `response-content-encoding` (`identity`) and `response-cache-control`
+ *   (`private`, for the URL's lifetime), so that headers a `PUT` added
+ *   unsigned and the bucket kept with the object do not reach the download.
+ *
+ * A signature pins only the headers it names: S3 keeps with the object some
+ * headers a `PUT` adds unsigned (`Content-Encoding`, `Cache-Control`,
+ * `Content-Disposition`, `Expires`, `Content-Language`). The download URL
+ * overrides `Content-Encoding`, `Cache-Control` (whose `max-age` outranks
+ * `Expires`) and `Content-Disposition`; `Content-Language` is served as sent.
+ * AWS S3 refuses a presigned request with an unsigned `x-amz-*` header;
+ * check that your store does too.
  *
  * One `PUT` carries at most 5 GiB (an S3 limit): keep the route's `maxSize`
  * at or below that.

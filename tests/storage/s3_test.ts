@@ -7,6 +7,7 @@ import {
 } from "../../src/storage/s3.ts";
 import { type S3rver, startS3rver } from "../_s3rver.ts";
 import { rawRequest } from "../_raw_http.ts";
+import { AwsClient } from "aws4fetch";
 
 let s3: S3rver;
 let prefixes = 0;
@@ -151,6 +152,14 @@ describe("s3Storage() against s3rver", () => {
       download.searchParams.get("response-content-type"),
       "application/pdf",
     );
+    assert.equal(
+      download.searchParams.get("response-content-encoding"),
+      "identity",
+    );
+    assert.match(
+      download.searchParams.get("response-cache-control")!,
+      /^private, max-age=(86399|86400)$/,
+    );
   });
 
   test("a PUT without If-None-Match: *, or with another value, is rejected with 403 and nothing is stored", async () => {
@@ -190,6 +199,62 @@ describe("s3Storage() against s3rver", () => {
     assert.equal(put.status, 200, put.body);
     assert.equal((await s3.keys(prefix)).length, 1);
     assert.equal(await (await fetch(urls.download_url)).text(), "hello");
+  });
+
+  test("headers a PUT adds unsigned are kept by the bucket, and the download URL overrides Content-Encoding, Cache-Control and Content-Disposition", async () => {
+    const { prefix, storage: store } = storage();
+    const urls = await store.presign({
+      name: "a.txt",
+      size: 5,
+      type: "text/plain",
+    }, times());
+    const put = await rawRequest(urls.upload_url, "PUT", {
+      "Content-Length": "5",
+      "Content-Type": "text/plain",
+      "If-None-Match": "*",
+      // Not gzip: a client that believed this header could not read the file.
+      "Content-Encoding": "gzip",
+      "Cache-Control": "public, max-age=31536000, immutable",
+      "Content-Disposition": 'inline; filename="a.html"',
+      "Expires": "Fri, 01 Jan 2100 00:00:00 GMT",
+      "Content-Language": "fr",
+    }, "hello");
+    // s3rver, like S3, leaves headers out of the signature unless named.
+    assert.equal(put.status, 200, put.body);
+    const [key] = await s3.keys(prefix);
+    const admin = new AwsClient({
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+      service: "s3",
+      region: "us-east-1",
+      retries: 0,
+    });
+    const stored = await admin.fetch(`${s3.endpoint}/${s3.bucket}/${key}`, {
+      method: "HEAD",
+    });
+    assert.equal(stored.headers.get("content-encoding"), "gzip");
+    assert.equal(
+      stored.headers.get("cache-control"),
+      "public, max-age=31536000, immutable",
+    );
+
+    const get = await fetch(urls.download_url);
+    assert.equal(get.status, 200);
+    assert.equal(get.headers.get("content-encoding"), "identity");
+    assert.match(
+      get.headers.get("cache-control")!,
+      /^private, max-age=(86399|86400)$/,
+    );
+    assert.equal(
+      get.headers.get("content-disposition"),
+      `inline; filename="a.txt"; filename*=UTF-8''a.txt`,
+    );
+    assert.equal(get.headers.get("content-type"), "text/plain");
+    assert.equal(await get.text(), "hello");
+    // Outranked by max-age (RFC 9111, 5.3), and not overridden.
+    assert.equal(get.headers.get("expires"), "Fri, 01 Jan 2100 00:00:00 GMT");
+    // No override exists for it: served as sent (documented).
+    assert.equal(get.headers.get("content-language"), "fr");
   });
 
   test("a raw request with exactly the declared headers is accepted", async () => {
