@@ -54,6 +54,11 @@ Environment:
   AWS_ACCESS_KEY_ID      With --storage s3: the access key id
   AWS_SECRET_ACCESS_KEY  With --storage s3: the secret access key
   AWS_SESSION_TOKEN      With --storage s3: the session token, if any
+  FILEURLS_S3_CONDITIONAL_WRITES
+                         With --storage s3: "false" for a store without
+                         conditional writes (If-None-Match: *), whose upload
+                         URLs then can overwrite until they expire
+                         (default: true)
 
 Stops on SIGINT (Ctrl-C) or SIGTERM.
 `;
@@ -138,6 +143,8 @@ export async function serve(args: string[]): Promise<number> {
     where =
       `S3 bucket ${env.FILEURLS_S3_BUCKET} at ${env.FILEURLS_S3_ENDPOINT}`;
   } else {
+    // Private to the user, like the key and secret kept in it.
+    await mkdir(data, { recursive: true, mode: 0o700 });
     storage = fsStorage({ dir: join(data, "files") });
     where = join(data, "files");
   }
