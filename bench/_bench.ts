@@ -177,6 +177,10 @@ export interface Measured {
   rssMiB: number;
   /** Its last line of standard output, parsed as JSON, or `{}`. */
   result: Record<string, unknown>;
+  /** Its exit code. */
+  code: number;
+  /** Its standard error. */
+  stderr: string;
 }
 
 // Spawns the command and reports its wall time (spawn to exit) and peak RSS
@@ -198,19 +202,22 @@ sys.stderr.write(p.stderr)
  *
  * @param command The command and its arguments.
  * @param env Extra environment variables.
+ * @param options `allowFailure`: report another exit code than 0 instead of
+ * throwing.
  * @returns Its wall time, peak RSS and last line of output.
- * @throws {Error} If it exits with another code than 0.
+ * @throws {Error} If it exits with another code than 0, unless allowed.
  */
 export async function measure(
   command: string[],
   env: Record<string, string> = {},
+  options: { allowFailure?: boolean } = {},
 ): Promise<Measured> {
   const { stdout, stderr } = await run(
     ["python3", "-c", MEASURE, ...command],
     env,
   );
   const outer = JSON.parse(stdout.trim().split("\n").at(-1)!);
-  if (outer.code !== 0) {
+  if (outer.code !== 0 && !options.allowFailure) {
     throw new Error(
       `Cannot run ${command.join(" ")}: exit code ${outer.code}: ${stderr}`,
     );
@@ -221,7 +228,13 @@ export async function measure(
   } catch {
     // Not JSON: curl prints nothing.
   }
-  return { wallMs: outer.wallMs, rssMiB: outer.rssKiB / 1024, result };
+  return {
+    wallMs: outer.wallMs,
+    rssMiB: outer.rssKiB / 1024,
+    result,
+    code: outer.code,
+    stderr,
+  };
 }
 
 /**
