@@ -253,12 +253,15 @@ export const ERROR_TYPES: Readonly<Record<number, string>> = {
   403: "permission_denied",
   404: "not_found",
   405: "method_not_allowed",
+  408: "request_timeout",
   409: "conflict",
   411: "length_required",
   413: "too_large",
   415: "unsupported_media_type",
   416: "range_not_satisfiable",
   500: "internal_error",
+  503: "unavailable",
+  507: "insufficient_storage",
 };
 
 /**

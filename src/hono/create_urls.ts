@@ -6,8 +6,7 @@
  * @module
  */
 
-import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
 import {
   checkCreateParams,
   type CreateFileUrlsParams,
@@ -20,32 +19,11 @@ import { RouteError } from "./_errors.ts";
 import { signDownloadUrl, signUploadUrl } from "./_signed_url.ts";
 import type { Config } from "./options.ts";
 
-/** The largest JSON body accepted, in bytes. */
-export const MAX_JSON_BYTES = 64 * 1024;
-
 const ACTION = "Cannot create file URLs";
 
 /**
- * Hono's `bodyLimit`, answering 413 with the JSON envelope.
- *
- * @param action What the request does, for the message.
- * @param maxSize The largest body, in bytes.
- * @returns The middleware.
- */
-export function jsonBodyLimit(
-  action: string,
-  maxSize: number = MAX_JSON_BYTES,
-): MiddlewareHandler {
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new RouteError(413, `${action}: the body is over ${maxSize} bytes`);
-    },
-  });
-}
-
-/**
- * Handles `POST /files/urls`, after the API key check and body limit.
+ * Handles `POST /files/urls`, after the API key check and the body limit
+ * (`jsonBody` in `_body.ts`, which read the body).
  *
  * @param c The request's context.
  * @param config The route's options.

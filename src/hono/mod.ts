@@ -89,6 +89,7 @@ export {
   type SignedRequest,
   type Storage,
   StorageConflictError,
+  StorageFullError,
   type StorageMultipart,
   StorageNotFoundError,
   type StoredFile,

@@ -148,6 +148,26 @@ export interface FilesRouteOptions {
    */
   onUploaded?: (file: StoredFile) => void | Promise<void>;
   /**
+   * How long a request body may go without a byte arriving, in
+   * milliseconds: the `PUT` on an upload URL or a part URL, and the JSON
+   * body of a `POST`. A body that stalls that long is cancelled and answers
+   * 408; nothing of it is kept and the upload URL works again at once. Only
+   * silence counts: a slow body that keeps moving is never cut.
+   *
+   * @default {30000} 30 s
+   */
+  bodyTimeout?: number;
+  /**
+   * Shuts the route down once it aborts: bodies still arriving are
+   * cancelled, and those requests, and every new upload, part, create and
+   * completion, answer 503 with `Retry-After: 5`. Nothing partial is kept.
+   * Abort it when the server stops (say, on `SIGTERM` after a grace period),
+   * so that clients retry elsewhere instead of waiting.
+   *
+   * @default {undefined} never shuts down
+   */
+  signal?: AbortSignal;
+  /**
    * The clock, in milliseconds since the epoch, for expiry.
    *
    * @default {Date.now}
@@ -175,6 +195,10 @@ export interface Config {
   multipart?: StorageMultipart | PresignedMultipart;
   cors?: "*" | Set<string>;
   onUploaded?: FilesRouteOptions["onUploaded"];
+  /** Milliseconds a body may go without a byte arriving. */
+  bodyTimeout: number;
+  /** Aborts when the route shuts down. */
+  signal?: AbortSignal;
   now: () => number;
   signer: Promise<Signer>;
 }
@@ -184,7 +208,8 @@ export interface Config {
  *
  * @param options The options.
  * @returns The checked options.
- * @throws {TypeError} If an option is missing or malformed.
+ * @throws {TypeError} If an option is missing or malformed, or `signal` is
+ * not an `AbortSignal`.
  * @throws {RangeError} If a limit is not a positive safe integer.
  */
 export function configure(options: FilesRouteOptions): Config {
@@ -302,6 +327,17 @@ export function configure(options: FilesRouteOptions): Config {
     }));
   }
 
+  const signal = options.signal;
+  if (
+    signal !== undefined &&
+    (typeof signal?.aborted !== "boolean" ||
+      typeof signal.addEventListener !== "function")
+  ) {
+    throw new TypeError(
+      "Cannot create the files route: signal must be an AbortSignal",
+    );
+  }
+
   const resources = options.resources ?? [DEFAULT_RESOURCE];
   if (
     !Array.isArray(resources) ||
@@ -329,6 +365,8 @@ export function configure(options: FilesRouteOptions): Config {
     multipart: storage.multipart,
     cors,
     onUploaded: options.onUploaded,
+    bodyTimeout: positive(options.bodyTimeout ?? 30_000, "bodyTimeout"),
+    signal,
     now: options.now ?? Date.now,
     signer,
   };

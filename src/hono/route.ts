@@ -10,10 +10,11 @@
 import { type Context, Hono } from "hono";
 import type { CreateFileUrlsParams, FileUrls, UploadedFile } from "../api.ts";
 import { apiKeyAuth } from "./_auth.ts";
+import { jsonBody } from "./_body.ts";
 import { corsHeaders, preflight } from "./_cors.ts";
 import { renderError, RouteError } from "./_errors.ts";
 import { isFilePath } from "./_signed_url.ts";
-import { createUrls, jsonBodyLimit } from "./create_urls.ts";
+import { createUrls } from "./create_urls.ts";
 import { download } from "./download.ts";
 import { configure, type FilesRouteOptions } from "./options.ts";
 import { startUpload } from "./start_upload.ts";
@@ -57,15 +58,18 @@ export type FilesRouteApp = Hono;
  *   …/complete` makes the file, and `DELETE` aborts;
  * - `OPTIONS` on all of them answers CORS preflights when `cors` is set.
  *
- * Errors are JSON `{"error": {"type", "message"}}`.
+ * Errors are JSON `{"error": {"type", "message"}}`. A body that moves no
+ * byte for `bodyTimeout` ms answers 408; once `signal` aborts, bodies still
+ * arriving and new uploads answer 503; a full storage answers 507. None of
+ * them leaves anything stored, and the upload URL can be used again.
  *
  * @param options Storage, secrets, who may create URLs, and limits.
  * @returns A Hono app; mount it with `app.route("/v1", filesRoute({...}))`.
  * @throws {TypeError} If an option is missing or malformed: no storage, a
  * secret shorter than 32 bytes, no way to authorize and `public` not set, a
  * malformed `publicUrl`, `allowedTypes` or `cors` origin.
- * @throws {RangeError} If `maxSize`, `uploadTtl` or `downloadTtl` is not a
- * positive safe integer.
+ * @throws {RangeError} If `maxSize`, `uploadTtl`, `downloadTtl`,
+ * `bodyTimeout` or another limit is not a positive safe integer.
  *
  * @example Mount it and create URLs
  * ```ts
@@ -120,7 +124,11 @@ export function filesRoute(options: FilesRouteOptions): FilesRouteApp {
   if (config.apiKeys) {
     app.post("/files/urls", apiKeyAuth(config.apiKeys, action));
   }
-  app.post("/files/urls", jsonBodyLimit(action), (c) => createUrls(c, config));
+  app.post(
+    "/files/urls",
+    jsonBody(config, action),
+    (c) => createUrls(c, config),
+  );
   app.all("/files/urls", (c) => notAllowed(c, ["POST"]));
 
   if (config.multipart !== undefined) {
@@ -130,7 +138,7 @@ export function filesRoute(options: FilesRouteOptions): FilesRouteApp {
     }
     app.post(
       "/files/uploads",
-      jsonBodyLimit(start),
+      jsonBody(config, start),
       (c) => startUpload(c, config),
     );
     app.all("/files/uploads", (c) => notAllowed(c, ["POST"]));
@@ -138,7 +146,7 @@ export function filesRoute(options: FilesRouteOptions): FilesRouteApp {
     // A completion lists up to 10,000 parts.
     app.post(
       "/files/uploads/*",
-      jsonBodyLimit("Cannot use the upload", 1024 ** 2),
+      jsonBody(config, "Cannot use the upload", 1024 ** 2),
     );
     app.all("/files/uploads/*", (c) => uploadSession(c, config));
   }

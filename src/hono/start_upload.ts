@@ -13,7 +13,7 @@ import {
 } from "../api.ts";
 import { randomId } from "../_encoding.ts";
 import type { MultipartLimits, PresignedMultipart } from "../storage/mod.ts";
-import { StorageConflictError } from "../storage/mod.ts";
+import { StorageConflictError, StorageFullError } from "../storage/mod.ts";
 import { RouteError } from "./_errors.ts";
 import { signSessionUrl } from "./_multipart_url.ts";
 import { signDownloadUrl } from "./_signed_url.ts";
@@ -36,7 +36,8 @@ const ACTION = "Cannot start an upload";
  * @param config The route's options.
  * @returns `201 {id, upload_url, download_url, part_size, max_parts, expires_at}`.
  * @throws {RouteError} As `POST /files/urls` does; 413 if the file needs
- * more parts than the store takes; 404 if the storage has no multipart.
+ * more parts than the store takes; 404 if the storage has no multipart; 507
+ * if the storage is full.
  */
 export async function startUpload(
   c: Context,
@@ -67,6 +68,9 @@ export async function startUpload(
   } catch (error) {
     // A fresh random id is never taken; a store that says so is broken.
     if (error instanceof StorageConflictError) throw new Error(error.message);
+    if (error instanceof StorageFullError) {
+      throw new RouteError(507, `${ACTION}: the storage is full`);
+    }
     throw error;
   }
   const nowSeconds = Math.floor(config.now() / 1000);

@@ -11,9 +11,11 @@ import { essence } from "../_media_type.ts";
 import {
   type Storage,
   StorageConflictError,
+  StorageFullError,
   type StoredFile,
 } from "../storage/mod.ts";
 import { ExactSizeStream } from "../storage/_common.ts";
+import { GuardedBody, refuseWhenStopping } from "./_body.ts";
 import { RouteError } from "./_errors.ts";
 import { verifyUrl } from "./_signed_url.ts";
 import type { Config } from "./options.ts";
@@ -29,13 +31,15 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/;
  * @throws {RouteError} 404 for a path that is no upload URL; 403 for a bad or
  * expired signature; 411 without an exact `Content-Length`; 400 for a smaller
  * length or a body that ends early; 413 for a larger one; 415 for another
- * type; 409 if the file is stored or being stored.
+ * type; 409 if the file is stored or being stored; 408 for a body that
+ * stalls; 503 once the route shuts down; 507 if the storage is full.
  */
 export async function upload(c: Context, config: Config): Promise<Response> {
   const grant = await verifyUrl(c.req.url, config, "upload");
   const { id, size, type } = grant;
   const action = `Cannot upload ${JSON.stringify(grant.name)}`;
   checkHeaders(c.req.raw.headers, grant.size, grant.type, action);
+  refuseWhenStopping(config, action);
   const storage = config.storage as Storage;
   if (await storage.stat(id) !== undefined) {
     throw new RouteError(409, `${action}: the file is already uploaded`);
@@ -43,8 +47,9 @@ export async function upload(c: Context, config: Config): Promise<Response> {
 
   // Count what arrives, so that even a storage that does not check sizes
   // never gets more or less than declared.
+  const guard = new GuardedBody(c.req.raw.body, config);
   const counter = new ExactSizeStream(size, action);
-  const body = (c.req.raw.body ?? new Blob([]).stream()).pipeThrough(counter);
+  const body = guard.stream.pipeThrough(counter);
   let file: StoredFile;
   try {
     file = await storage.put(id, body, { name: grant.name, size, type });
@@ -55,19 +60,7 @@ export async function upload(c: Context, config: Config): Promise<Response> {
         `${action}: the file is already being uploaded`,
       );
     }
-    if (counter.received > size) {
-      throw new RouteError(
-        413,
-        `${action}: the body is longer than ${size} bytes`,
-      );
-    }
-    if (counter.received < size || error instanceof RangeError) {
-      throw new RouteError(
-        400,
-        `${action}: the body ended after ${counter.received} of ${size} bytes`,
-      );
-    }
-    throw error;
+    throw storeFailure(error, guard, counter, size, action) ?? error;
   }
   await notifyUploaded(config, file);
   const answer: UploadedFile = {
@@ -81,6 +74,50 @@ export async function upload(c: Context, config: Config): Promise<Response> {
     status: 201,
     headers: { etag: etag(file), "cache-control": "no-store" },
   });
+}
+
+/**
+ * The answer to give when a storage refused a body, if the body or a full
+ * storage explains it: 408 or 503 if the guard cut the body, 507 for a full
+ * storage, 413 or 400 for a body longer or shorter than declared (counted as
+ * it arrived from the request).
+ *
+ * @param error What the storage threw.
+ * @param guard The request's body, guarded.
+ * @param counter The body's exact size check.
+ * @param size The declared size.
+ * @param action What was being done, for messages.
+ * @returns The answer, or `undefined` for another failure (a 500).
+ */
+export function storeFailure(
+  error: unknown,
+  guard: GuardedBody,
+  counter: ExactSizeStream,
+  size: number,
+  action: string,
+): RouteError | undefined {
+  const cut = guard.failure(action);
+  if (cut !== undefined) return cut;
+  if (error instanceof StorageFullError) {
+    return new RouteError(507, `${action}: the storage is full`);
+  }
+  if (counter.received > size) {
+    return new RouteError(
+      413,
+      `${action}: the body is longer than ${size} bytes`,
+    );
+  }
+  // Only a body that the client ended or broke off is the client's fault;
+  // a storage that stopped reading is not.
+  if (
+    (guard.ended && guard.received < size) || error instanceof RangeError
+  ) {
+    return new RouteError(
+      400,
+      `${action}: the body ended after ${guard.received} of ${size} bytes`,
+    );
+  }
+  return undefined;
 }
 
 /** Refuses a body that is chunked, of another length, or of another type. */

@@ -16,10 +16,11 @@ import {
   StorageNotFoundError,
 } from "../storage/mod.ts";
 import { ExactSizeStream } from "../storage/_common.ts";
+import { GuardedBody, refuseWhenStopping } from "./_body.ts";
 import { RouteError } from "./_errors.ts";
 import { verifyPartUrl } from "./_multipart_url.ts";
 import type { Config } from "./options.ts";
-import { checkLength } from "./upload.ts";
+import { checkLength, storeFailure } from "./upload.ts";
 
 /**
  * Handles `PUT` on a part URL.
@@ -30,7 +31,8 @@ import { checkLength } from "./upload.ts";
  * @throws {RouteError} 404 for a path that is no part URL or an upload that
  * is gone; 403 for a bad or expired signature; 411, 400 or 413 for a body
  * of another length; 400 for another SHA-256; 409 if the upload is complete
- * or the same part is being written.
+ * or the same part is being written; 408 for a body that stalls; 503 once
+ * the route shuts down; 507 if the storage is full.
  */
 export async function uploadPart(
   c: Context,
@@ -43,14 +45,18 @@ export async function uploadPart(
     throw new RouteError(404, `${action}: this API takes no parts itself`);
   }
   checkLength(c.req.raw.headers, grant.size, action);
+  refuseWhenStopping(config, action);
+  const guard = new GuardedBody(c.req.raw.body, config);
   const counter = new ExactSizeStream(grant.size, action);
-  const body = (c.req.raw.body ?? new Blob([]).stream())
+  const body = guard.stream
     .pipeThrough(counter)
     .pipeThrough(new Sha256CheckStream(grant.sha256, action));
   const part = { number: grant.number, size: grant.size, sha256: grant.sha256 };
   try {
     await store.put(grant.id, grant.uploadId, part, body);
   } catch (error) {
+    const cut = guard.failure(action);
+    if (cut !== undefined) throw cut;
     if (error instanceof ChecksumError) {
       throw new RouteError(400, error.message);
     }
@@ -66,19 +72,7 @@ export async function uploadPart(
       }
       throw new RouteError(404, `${action}: the upload was aborted or is gone`);
     }
-    if (counter.received > grant.size) {
-      throw new RouteError(
-        413,
-        `${action}: the body is longer than ${grant.size} bytes`,
-      );
-    }
-    if (counter.received < grant.size || error instanceof RangeError) {
-      throw new RouteError(
-        400,
-        `${action}: the body ended after ${counter.received} of ${grant.size} bytes`,
-      );
-    }
-    throw error;
+    throw storeFailure(error, guard, counter, grant.size, action) ?? error;
   }
   const answer: UploadedPart = part;
   return Response.json(answer, {

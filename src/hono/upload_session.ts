@@ -18,6 +18,7 @@ import {
   type PresignedMultipart,
   type Storage,
   StorageConflictError,
+  StorageFullError,
   StorageNotFoundError,
   type StoredFile,
   type StoredPart,
@@ -44,7 +45,7 @@ const MAX_PART_URLS = 100;
  * @returns The answer.
  * @throws {RouteError} 404 for a path that is no upload URL or an upload
  * that is gone; 403 for a bad or expired signature; 405 for another method;
- * 409 once the file is complete.
+ * 409 once the file is complete; 507 if the storage is full.
  */
 export async function uploadSession(
   c: Context,
@@ -356,6 +357,9 @@ async function complete(
     }
     if (error instanceof StorageNotFoundError) {
       throw new RouteError(404, `${action}: the upload was aborted or is gone`);
+    }
+    if (error instanceof StorageFullError) {
+      throw new RouteError(507, `${action}: the storage is full`);
     }
     if (error instanceof RangeError) {
       // A part was sent again between the check above and the completion.

@@ -63,6 +63,44 @@ export class StorageConflictError extends Error {
 }
 
 /**
+ * Thrown by a storage that has no room left for what it is asked to write:
+ * the disk or the user's quota is full, or the file is larger than the file
+ * system takes. Nothing partial is left behind and the key stays free. The
+ * route answers 507.
+ *
+ * @example Tell a full disk from other failures
+ * ```ts
+ * import { fsStorage, StorageFullError } from "@fileurls/fileurls/hono";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const storage = fsStorage({ dir });
+ * try {
+ *   await storage.put("abc", new Blob(["hi"]).stream(), {
+ *     name: "hi.txt",
+ *     size: 2,
+ *     type: "text/plain",
+ *   });
+ * } catch (error) {
+ *   if (!(error instanceof StorageFullError)) throw error;
+ *   console.error("Free some space:", error.message);
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class StorageFullError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param key The storage key that could not be written.
+   * @param options The cause: the file system's error (`ENOSPC`, …).
+   */
+  constructor(key: string, options?: ErrorOptions) {
+    super(`Cannot store "${key}": the storage is full`, options);
+    this.name = "StorageFullError";
+  }
+}
+
+/**
  * Thrown by a storage's multipart calls when the upload does not exist:
  * never started, aborted, or already completed. The route answers 404.
  */
@@ -187,6 +225,7 @@ export interface StorageMultipart extends MultipartStore {
    * @returns The stored part.
    * @throws {StorageNotFoundError} If there is no such upload.
    * @throws {StorageConflictError} If the same part is being written.
+   * @throws {StorageFullError} If there is no room for the part.
    */
   put(
     key: string,
@@ -277,6 +316,7 @@ export interface Storage {
    * @param info Name, size and type to keep with the file.
    * @returns The stored file.
    * @throws {StorageConflictError} If the key is stored or being written.
+   * @throws {StorageFullError} If there is no room for the file.
    * @throws {RangeError} If the body is shorter or longer than `info.size`.
    */
   put(

@@ -52,4 +52,21 @@ describe("filesRoute() options", () => {
     assert.throws(() => filesRoute({ ...base, maxSize: 0 }), RangeError);
     assert.throws(() => filesRoute({ ...base, uploadTtl: 1.5 }), RangeError);
   });
+
+  test("rejects a bodyTimeout that is not a positive whole number of ms, and a signal that is no AbortSignal", () => {
+    const base = { storage: memoryStorage(), secret: SECRET, public: true };
+    for (const bodyTimeout of [0, -1, 1.5, NaN, Infinity]) {
+      assert.throws(
+        () => filesRoute({ ...base, bodyTimeout }),
+        RangeError,
+        String(bodyTimeout),
+      );
+    }
+    filesRoute({ ...base, bodyTimeout: 1 });
+    assert.throws(
+      () => filesRoute({ ...base, signal: {} as AbortSignal }),
+      /signal must be an AbortSignal/,
+    );
+    filesRoute({ ...base, signal: new AbortController().signal });
+  });
 });

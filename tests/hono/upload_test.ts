@@ -4,7 +4,11 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { memoryStorage } from "../../src/hono/mod.ts";
+import {
+  memoryStorage,
+  type Storage,
+  StorageFullError,
+} from "../../src/hono/mod.ts";
 import {
   assertNothingStored,
   assertStorageUntouched,
@@ -17,6 +21,16 @@ import {
   SECRET,
 } from "../_route.ts";
 import { heldStream } from "../_data.ts";
+
+function streamOf(...parts: string[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (i < parts.length) controller.enqueue(bytes(parts[i++]));
+      else controller.close();
+    },
+  }, { highWaterMark: 0 });
+}
 
 describe("PUT on an upload URL", () => {
   test("stores exactly the declared bytes and answers 201", async () => {
@@ -342,6 +356,68 @@ describe("PUT on an upload URL", () => {
     const res = await put(t.app, upload_url, broken, { "content-length": "5" });
     assert.equal(res.status, 400);
     await assertNothingStored(t, id);
+    assert.equal((await put(t.app, upload_url, "hello")).status, 201);
+  });
+
+  test("answers 500, not 400, when the storage fails while the body is whole", async () => {
+    const inner = memoryStorage();
+    let failing = true;
+    const broken: Storage = {
+      ...inner,
+      async put(key, body, info) {
+        if (!failing) return await inner.put(key, body, info);
+        const reader = body.getReader();
+        await reader.read();
+        reader.releaseLock();
+        await body.cancel();
+        throw new Error("Cannot write: the disk is on fire");
+      },
+    };
+    const t = makeApp({ storage: broken });
+    const { upload_url, id } = await create(t.app);
+    const logged = console.error;
+    console.error = () => {};
+    let res: Response;
+    try {
+      res = await put(t.app, upload_url, streamOf("he", "llo"), {
+        "content-length": "5",
+      });
+    } finally {
+      console.error = logged;
+    }
+    const [status, type] = await errorOf(res);
+    assert.deepEqual([status, type], [500, "internal_error"]);
+    await assertNothingStored(t, id);
+    failing = false;
+    assert.equal((await put(t.app, upload_url, "hello")).status, 201);
+  });
+
+  test("answers 507 when the storage is full, and the URL works again once it is not", async () => {
+    const inner = memoryStorage();
+    let full = true;
+    const storage: Storage = {
+      ...inner,
+      async put(key, body, info) {
+        if (!full) return await inner.put(key, body, info);
+        const reader = body.getReader();
+        await reader.read();
+        reader.releaseLock();
+        await body.cancel();
+        throw new StorageFullError(key);
+      },
+    };
+    const t = makeApp({ storage });
+    const { upload_url, id } = await create(t.app);
+    const res = await put(t.app, upload_url, streamOf("he", "llo"), {
+      "content-length": "5",
+    });
+    assert.deepEqual(await errorOf(res), [
+      507,
+      "insufficient_storage",
+      'Cannot upload "hello.txt": the storage is full',
+    ]);
+    await assertNothingStored(t, id);
+    full = false;
     assert.equal((await put(t.app, upload_url, "hello")).status, 201);
   });
 
