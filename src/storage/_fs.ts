@@ -1,14 +1,28 @@
 /**
  * What the file storage's single and multipart uploads share: writing a body
- * at an offset, the metadata file, and telling a missing path.
+ * at an offset, the metadata file, making a finished folder durable and
+ * visible, and telling a missing path or a full disk.
+ *
+ * Durability: a file's bytes and its `meta.json` are each flushed to disk
+ * (one `fsync` per file, never per chunk), then their folder, before the
+ * folder is renamed into place; the storage folder is flushed after every
+ * rename and removal. A power cut therefore never leaves a file visible
+ * without its metadata, or its metadata without its bytes.
+ *
+ * Everything is written for its owner only: files `0600`, folders `0700`.
  *
  * @module
  */
 
-import { type open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageConflictError, type StoredFile } from "./mod.ts";
 import { exactChunks } from "./_common.ts";
+
+/** The mode of every file written: read and write for the owner only. */
+export const FILE_MODE = 0o600;
+/** The mode of every folder made: for the owner only. */
+export const DIR_MODE = 0o700;
 
 /** An open file of `node:fs/promises`. */
 export type FileHandle = Awaited<ReturnType<typeof open>>;
@@ -34,6 +48,19 @@ interface Meta {
 export function isMissing(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
   return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/**
+ * Tells whether an error says the storage has no room: `ENOSPC` (the disk
+ * is full), `EDQUOT` (the user's quota is) or `EFBIG` (the file is larger
+ * than the file system takes).
+ *
+ * @param error What a `node:fs` call threw.
+ * @returns `true` for those codes.
+ */
+export function isFull(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG";
 }
 
 /**
@@ -87,7 +114,54 @@ export async function writeBody(
 }
 
 /**
- * Writes `meta.json` into a file's folder, failing if it exists.
+ * Writes a small file that must not exist yet, and flushes it to disk.
+ *
+ * @param path The file.
+ * @param text Its content.
+ */
+export async function writeNewFile(path: string, text: string): Promise<void> {
+  const handle = await open(path, "wx", FILE_MODE);
+  try {
+    await handle.writeFile(text);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Flushes a folder's entries to disk, so that a file made, renamed or
+ * removed in it stays so after a power cut. Where a folder cannot be opened
+ * (Windows), it does nothing.
+ *
+ * @param folder The folder.
+ */
+export async function syncDir(folder: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(folder, "r");
+  } catch (error) {
+    const code = (error as { code?: string })?.code;
+    if (code === "EISDIR" || code === "EPERM" || code === "EACCES") return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some file systems cannot flush a folder; their renames are as durable
+    // as they get.
+    const code = (error as { code?: string })?.code;
+    if (code !== "EINVAL" && code !== "ENOTSUP" && code !== "EBADF") {
+      throw error;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes `meta.json` into a file's folder, flushed to disk, failing if it
+ * exists.
  *
  * @param folder The folder.
  * @param file The stored file.
@@ -103,15 +177,14 @@ export async function writeMeta(
     uploadedAt: file.uploadedAt.toISOString(),
     sha256: file.sha256,
   };
-  await writeFile(join(folder, "meta.json"), JSON.stringify(meta), {
-    flag: "wx",
-  });
+  await writeNewFile(join(folder, "meta.json"), JSON.stringify(meta));
 }
 
 /**
- * Makes a finished folder the file `key`: writes its `meta.json`, then
- * renames the folder to `{dir}/{key}`, which fails if the key exists, so a
- * key is written once even across processes.
+ * Makes a finished folder the file `key`: writes its `meta.json` and flushes
+ * it and the folder to disk, then renames the folder to `{dir}/{key}`, which
+ * fails if the key exists, so a key is written once even across processes,
+ * and flushes `dir`. The folder's `data` must be flushed already.
  *
  * @param dir The storage folder.
  * @param folder The finished folder, with `data` in it.
@@ -124,6 +197,7 @@ export async function publish(
   file: StoredFile,
 ): Promise<void> {
   await writeMeta(folder, file);
+  await syncDir(folder);
   try {
     await rename(folder, join(dir, file.key));
   } catch (error) {
@@ -133,6 +207,7 @@ export async function publish(
     }
     throw error;
   }
+  await syncDir(dir);
 }
 
 /**

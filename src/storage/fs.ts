@@ -12,10 +12,20 @@ import {
   type FileInfo,
   type Storage,
   StorageConflictError,
+  StorageFullError,
   type StoredFile,
 } from "./mod.ts";
 import { checkKey, checkRange, storedFile } from "./_common.ts";
-import { isMissing, publish, readMeta, writeBody } from "./_fs.ts";
+import {
+  DIR_MODE,
+  FILE_MODE,
+  isFull,
+  isMissing,
+  publish,
+  readMeta,
+  syncDir,
+  writeBody,
+} from "./_fs.ts";
 import { fsMultipart } from "./fs_multipart.ts";
 import { bunGlobal } from "../_runtime.ts";
 
@@ -44,7 +54,11 @@ const READ_CHUNK = 256 * 1024;
  * all, and a body that ends early or runs long leaves nothing behind. The
  * rename fails if the key exists, so a key is written once even across
  * processes; within one process a second writer is refused before it reads a
- * byte. Temporary folders (`.partial-*`) left by a crash can be deleted.
+ * byte. Bytes and metadata are flushed to disk before the rename, and the
+ * folder after it, so a power cut never leaves a file visible without its
+ * metadata. Files are written `0600`, folders `0700`. A full disk (or quota)
+ * rejects with {@linkcode StorageFullError}, leaving nothing behind.
+ * Temporary folders (`.partial-*`) left by a crash can be deleted.
  *
  * On Bun the storage also offers {@linkcode Storage.blob}: a file-backed
  * Blob, which Bun sends with its exact `Content-Length` (a stream it would
@@ -100,8 +114,8 @@ export function fsStorage(options: FsStorageOptions): Storage {
         `.partial-${key}-${crypto.randomUUID().slice(0, 8)}`,
       );
       try {
-        await mkdir(partial, { recursive: true });
-        const handle = await open(join(partial, "data"), "wx");
+        await mkdir(partial, { recursive: true, mode: DIR_MODE });
+        const handle = await open(join(partial, "data"), "wx", FILE_MODE);
         try {
           await writeBody(handle, body, info.size, key);
         } finally {
@@ -111,7 +125,9 @@ export function fsStorage(options: FsStorageOptions): Storage {
         await publish(dir, partial, file);
         return file;
       } catch (error) {
+        await body.cancel().catch(() => {});
         await rm(partial, { recursive: true, force: true }).catch(() => {});
+        if (isFull(error)) throw new StorageFullError(key, { cause: error });
         throw error;
       } finally {
         keys.delete(key);
@@ -195,6 +211,7 @@ export function fsStorage(options: FsStorageOptions): Storage {
         if (isMissing(error)) return;
         throw error;
       }
+      await syncDir(dir);
       await rm(doomed, { recursive: true, force: true });
     },
   };

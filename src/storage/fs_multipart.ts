@@ -35,11 +35,24 @@ import {
   encodeBase64url,
   randomId,
 } from "../_encoding.ts";
-import { StorageConflictError, StorageNotFoundError } from "./mod.ts";
+import {
+  StorageConflictError,
+  StorageFullError,
+  StorageNotFoundError,
+} from "./mod.ts";
 import type { MultipartInfo, StorageMultipart } from "./mod.ts";
 import type { StoredFile, StoredPart } from "./mod.ts";
 import { checkKey, storedFile } from "./_common.ts";
-import { isMissing, publish, writeBody } from "./_fs.ts";
+import {
+  DIR_MODE,
+  FILE_MODE,
+  isFull,
+  isMissing,
+  publish,
+  syncDir,
+  writeBody,
+  writeNewFile,
+} from "./_fs.ts";
 
 /** A lock untouched for this long is left from a crash. */
 const LOCK_STALE_MS = 60_000;
@@ -85,14 +98,27 @@ export function fsMultipart(
       }
       const uploadId = randomId();
       const folder = folderOf(key, uploadId, "start an upload of");
-      await mkdir(join(folder, "parts"), { recursive: true });
       const { name, type, size, partSize } = info;
-      await writeFile(join(folder, "data"), new Uint8Array(0), { flag: "wx" });
-      await writeFile(
-        join(folder, "info.json"),
-        JSON.stringify({ name, type, size, partSize }),
-        { flag: "wx" },
-      );
+      try {
+        await mkdir(join(folder, "parts"), {
+          recursive: true,
+          mode: DIR_MODE,
+        });
+        await writeFile(join(folder, "data"), new Uint8Array(0), {
+          flag: "wx",
+          mode: FILE_MODE,
+        });
+        await writeNewFile(
+          join(folder, "info.json"),
+          JSON.stringify({ name, type, size, partSize }),
+        );
+        await syncDir(folder);
+        await syncDir(dir);
+      } catch (error) {
+        await rm(folder, { recursive: true, force: true }).catch(() => {});
+        if (isFull(error)) throw new StorageFullError(key, { cause: error });
+        throw error;
+      }
       return uploadId;
     },
 
@@ -115,11 +141,14 @@ export function fsMultipart(
         } finally {
           await handle.close();
         }
-        await writeFile(join(folder, "parts", markerName(part)), "");
+        await writeFile(join(folder, "parts", markerName(part)), "", {
+          mode: FILE_MODE,
+        });
         return { ...part };
       } catch (error) {
         await body.cancel().catch(() => {});
         if (isMissing(error)) throw new StorageNotFoundError(key, uploadId);
+        if (isFull(error)) throw new StorageFullError(key, { cause: error });
         throw error;
       } finally {
         await release?.();
@@ -182,7 +211,12 @@ export function fsMultipart(
           await handle.close();
         }
         const file = storedFile(key, info);
-        await publish(dir, folder, file);
+        try {
+          await publish(dir, folder, file);
+        } catch (error) {
+          if (isFull(error)) throw new StorageFullError(key, { cause: error });
+          throw error;
+        }
         // The upload's own files are no part of the stored file.
         await rm(join(dir, key, "parts"), { recursive: true, force: true });
         await rm(join(dir, key, "info.json"), { force: true });
@@ -195,6 +229,7 @@ export function fsMultipart(
     async abort(key, uploadId) {
       const folder = folderOf(key, uploadId, "abort");
       await rm(folder, { recursive: true, force: true });
+      await syncDir(dir);
     },
   };
 }
@@ -243,7 +278,7 @@ async function lock(
   const path = join(folder, "parts", `${name}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(path, "", { flag: "wx" });
+      await writeFile(path, "", { flag: "wx", mode: FILE_MODE });
       return () => rm(path, { force: true });
     } catch (error) {
       if ((error as { code?: string }).code !== "EEXIST") throw error;

@@ -1,0 +1,229 @@
+/**
+ * `fsStorage()` on a real disk: private modes, and a full disk, on a small
+ * tmpfs, answered with 507 through the route with nothing left behind.
+ */
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fsStorage, StorageFullError } from "../../src/hono/mod.ts";
+import { API_KEY, create, errorOf, makeApp, put } from "../_route.ts";
+
+const INFO = { name: "hello.txt", size: 5, type: "text/plain" };
+const HELLO_SHA256 = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "fileurls-fs-"));
+  dirs.push(dir);
+  return dir;
+}
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+function streamOf(text: string): ReadableStream<Uint8Array> {
+  return new Blob([text]).stream();
+}
+
+const posix = process.platform !== "win32";
+
+describe("fsStorage() on disk", () => {
+  (posix ? test : test.skip)(
+    "writes files 0600 and folders 0700, single and multipart",
+    async () => {
+      const dir = join(await tempDir(), "data");
+      const storage = fsStorage({ dir });
+      await storage.put("single", streamOf("hello"), INFO);
+      const uploadId = await storage.multipart!.create("multi", {
+        name: "m.txt",
+        type: "text/plain",
+        partSize: 5,
+      });
+      const upload = join(dir, `.upload-multi-${uploadId}`);
+      const mode = async (path: string) => (await stat(path)).mode & 0o777;
+      assert.equal(await mode(dir), 0o700);
+      assert.equal(await mode(join(dir, "single")), 0o700);
+      assert.equal(await mode(join(dir, "single", "data")), 0o600);
+      assert.equal(await mode(join(dir, "single", "meta.json")), 0o600);
+      assert.equal(await mode(upload), 0o700);
+      assert.equal(await mode(join(upload, "parts")), 0o700);
+      assert.equal(await mode(join(upload, "data")), 0o600);
+      assert.equal(await mode(join(upload, "info.json")), 0o600);
+      await storage.multipart!.put("multi", uploadId, {
+        number: 1,
+        size: 5,
+        sha256: HELLO_SHA256,
+      }, streamOf("hello"));
+      for (const marker of await readdir(join(upload, "parts"))) {
+        assert.equal(await mode(join(upload, "parts", marker)), 0o600);
+      }
+      await storage.multipart!.complete("multi", uploadId, [{
+        number: 1,
+        size: 5,
+        sha256: HELLO_SHA256,
+      }], {
+        name: "m.txt",
+        type: "text/plain",
+        partSize: 5,
+        size: 5,
+        sha256: "x",
+      });
+      assert.equal(await mode(join(dir, "multi")), 0o700);
+      assert.equal(await mode(join(dir, "multi", "meta.json")), 0o600);
+    },
+  );
+});
+
+/** Mounts a 2 MiB tmpfs for the test, or says why it cannot. */
+async function smallDisk(): Promise<
+  { dir: string; unmount: () => void } | string
+> {
+  if (process.platform !== "linux") return "tmpfs is Linux's";
+  const dir = await tempDir();
+  const mounted = spawnSync("mount", [
+    "-t",
+    "tmpfs",
+    "-o",
+    "size=2m",
+    "tmpfs",
+    dir,
+  ], { encoding: "utf8" });
+  if (mounted.status !== 0) {
+    return `cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): ${
+      (mounted.stderr || mounted.error?.message || "").trim()
+    }`;
+  }
+  return {
+    dir,
+    unmount: () => void spawnSync("umount", [dir]),
+  };
+}
+
+const MIB = 1024 * 1024;
+const TYPE = "application/octet-stream";
+
+describe("fsStorage() on a full disk, through the route", () => {
+  test("a PUT that fills the disk answers 507, leaves nothing, and the URL works once there is room", async (t) => {
+    const disk = await smallDisk();
+    if (typeof disk === "string") return t.skip(disk);
+    try {
+      const filler = join(disk.dir, "filler");
+      await writeFile(filler, new Uint8Array(MIB));
+      const storage = fsStorage({ dir: join(disk.dir, "files") });
+      const app = makeApp({ storage });
+      const size = 1.5 * MIB;
+      const { upload_url, id } = await create(app.app, {
+        name: "big.bin",
+        size,
+        resource: "prediction",
+        mime_type: TYPE,
+      });
+      const data = new Uint8Array(size).fill(1);
+      const headers = { "content-type": TYPE };
+      const res = await put(app.app, upload_url, data, headers);
+      assert.deepEqual(await errorOf(res), [
+        507,
+        "insufficient_storage",
+        'Cannot upload "big.bin": the storage is full',
+      ]);
+      assert.deepEqual(await readdir(join(disk.dir, "files")), []);
+      assert.equal(await storage.stat(id), undefined);
+
+      await rm(filler);
+      const again = await put(app.app, upload_url, data, headers);
+      assert.equal(again.status, 201, await again.clone().text());
+      assert.equal((await storage.stat(id))?.size, size);
+    } finally {
+      disk.unmount();
+    }
+  });
+
+  test("a part that fills the disk answers 507, is not stored, and can be sent again once there is room", async (t) => {
+    const disk = await smallDisk();
+    if (typeof disk === "string") return t.skip(disk);
+    try {
+      const filler = join(disk.dir, "filler");
+      await writeFile(filler, new Uint8Array(MIB));
+      const storage = fsStorage({ dir: join(disk.dir, "files") });
+      const partSize = 1.5 * MIB;
+      const app = makeApp({ storage, minPartSize: partSize });
+      const started = await app.app.request(
+        "http://localhost/v1/files/uploads",
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${API_KEY}` },
+          body: JSON.stringify({
+            name: "big.bin",
+            size: 2 * partSize,
+            resource: "prediction",
+            mime_type: TYPE,
+            part_size: partSize,
+          }),
+        },
+      );
+      assert.equal(started.status, 201, await started.clone().text());
+      const { upload_url } = await started.json();
+      const data = new Uint8Array(partSize).fill(2);
+      const sha256 = btoa(String.fromCharCode(
+        ...new Uint8Array(await crypto.subtle.digest("SHA-256", data)),
+      ));
+      const signed = await app.app.request(
+        upload_url.replace("?", "/parts?"),
+        {
+          method: "POST",
+          body: JSON.stringify({
+            parts: [{ number: 1, size: partSize, sha256 }],
+          }),
+        },
+      );
+      assert.equal(signed.status, 200, await signed.clone().text());
+      const [part] = (await signed.json()).parts;
+      const res = await put(app.app, part.url, data, part.headers);
+      assert.deepEqual(await errorOf(res), [
+        507,
+        "insufficient_storage",
+        "Cannot upload part 1: the storage is full",
+      ]);
+      const status = await (await app.app.request(upload_url)).json();
+      assert.deepEqual(status.parts, []);
+
+      await rm(filler);
+      const again = await put(app.app, part.url, data, part.headers);
+      assert.equal(again.status, 200, await again.clone().text());
+    } finally {
+      disk.unmount();
+    }
+  });
+
+  test("fsStorage() rejects with StorageFullError on a full disk, and keeps no partial", async (t) => {
+    const disk = await smallDisk();
+    if (typeof disk === "string") return t.skip(disk);
+    try {
+      const storage = fsStorage({ dir: join(disk.dir, "files") });
+      const size = 3 * MIB;
+      await assert.rejects(
+        storage.put("big", new Blob([new Uint8Array(size)]).stream(), {
+          name: "big.bin",
+          size,
+          type: TYPE,
+        }),
+        (error: Error) => {
+          assert.ok(error instanceof StorageFullError);
+          assert.equal(
+            error.message,
+            'Cannot store "big": the storage is full',
+          );
+          assert.equal((error.cause as { code?: string }).code, "ENOSPC");
+          return true;
+        },
+      );
+      assert.deepEqual(await readdir(join(disk.dir, "files")), []);
+    } finally {
+      disk.unmount();
+    }
+  });
+});
