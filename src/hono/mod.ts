@@ -75,7 +75,12 @@ export type {
   UploadStatus,
 } from "../api.ts";
 export { memoryStorage } from "../storage/memory.ts";
-export { fsStorage, type FsStorageOptions } from "../storage/fs.ts";
+export {
+  type FsStorage,
+  fsStorage,
+  type FsStorageOptions,
+  type SweepOptions,
+} from "../storage/fs.ts";
 export {
   type ByteRange,
   type FileInfo,

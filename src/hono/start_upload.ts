@@ -57,6 +57,8 @@ export async function startUpload(
   const id = randomId();
   const name = params.name;
   const type = params.mime_type;
+  const nowSeconds = Math.floor(config.now() / 1000);
+  const exp = nowSeconds + config.multipartTtl;
   let uploadId: string;
   try {
     uploadId = await store.create(id, {
@@ -64,6 +66,7 @@ export async function startUpload(
       type,
       size: params.size ?? undefined,
       partSize,
+      expiresAt: new Date(exp * 1000),
     });
   } catch (error) {
     // A fresh random id is never taken; a store that says so is broken.
@@ -73,8 +76,6 @@ export async function startUpload(
     }
     throw error;
   }
-  const nowSeconds = Math.floor(config.now() / 1000);
-  const exp = nowSeconds + config.multipartTtl;
   const url = new URL(c.req.url);
   const base = config.publicUrl ??
     url.origin + url.pathname.slice(0, -"/files/uploads".length);

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { open, readFile, rename, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageConflictError, type StoredFile } from "./mod.ts";
 import { exactChunks } from "./_common.ts";
@@ -26,6 +26,9 @@ export const DIR_MODE = 0o700;
 
 /** An open file of `node:fs/promises`. */
 export type FileHandle = Awaited<ReturnType<typeof open>>;
+
+/** How often a writer marks its file as alive, at most. */
+const TOUCH_MS = 5_000;
 
 /** Bytes gathered before each write, to keep system calls few. */
 const WRITE_BUFFER = 512 * 1024;
@@ -72,7 +75,8 @@ export function isFull(error: unknown): boolean {
  * @param size The exact number of bytes expected.
  * @param key The key, for messages.
  * @param position Where the first byte goes.
- * @param onWrite Called after every write, e.g. to show the writer is alive.
+ * @param onChunk Called for every chunk that arrives, e.g. to show that the
+ * writer is alive.
  * @throws {RangeError} If the body is shorter or longer than `size`.
  */
 export async function writeBody(
@@ -81,7 +85,7 @@ export async function writeBody(
   size: number,
   key: string,
   position = 0,
-  onWrite?: () => void,
+  onChunk?: () => void,
 ): Promise<void> {
   const buffer = new Uint8Array(Math.min(WRITE_BUFFER, Math.max(size, 1)));
   let filled = 0;
@@ -98,9 +102,9 @@ export async function writeBody(
       position += bytesWritten;
     }
     filled = 0;
-    onWrite?.();
   };
   for await (let chunk of exactChunks(body, size, key)) {
+    onChunk?.();
     while (chunk.byteLength > 0) {
       const take = Math.min(chunk.byteLength, buffer.byteLength - filled);
       buffer.set(chunk.subarray(0, take), filled);
@@ -236,5 +240,24 @@ export async function readMeta(
     type: meta.type,
     uploadedAt: new Date(meta.uploadedAt),
     ...(meta.sha256 === undefined ? {} : { sha256: meta.sha256 }),
+  };
+}
+
+/**
+ * Marks a file as being written: its modification time is set to now, at
+ * most every 5 s, each time the returned function is called. A writer calls
+ * it as bytes arrive, however slowly, so that its file never looks left
+ * over from a crash (to a lock's takeover, or to `sweep()`).
+ *
+ * @param path The file to touch.
+ * @returns Touches the file, unless it was touched in the last 5 s.
+ */
+export function refresher(path: string): () => void {
+  let last = Date.now();
+  return () => {
+    const now = Date.now();
+    if (now - last < TOUCH_MS) return;
+    last = now;
+    utimes(path, now / 1000, now / 1000).catch(() => {});
   };
 }

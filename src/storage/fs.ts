@@ -5,7 +5,14 @@
  * @module
  */
 
-import { mkdir, open, rename, rm, stat as statPath } from "node:fs/promises";
+import {
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat as statPath,
+} from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   type ByteRange,
@@ -13,6 +20,7 @@ import {
   type Storage,
   StorageConflictError,
   StorageFullError,
+  type StorageMultipart,
   type StoredFile,
 } from "./mod.ts";
 import { checkKey, checkRange, storedFile } from "./_common.ts";
@@ -23,10 +31,11 @@ import {
   isMissing,
   publish,
   readMeta,
+  refresher,
   syncDir,
   writeBody,
 } from "./_fs.ts";
-import { fsMultipart } from "./fs_multipart.ts";
+import { fsMultipart, sweepUpload } from "./fs_multipart.ts";
 import { bunGlobal } from "../_runtime.ts";
 
 /** Options of {@linkcode fsStorage}. */
@@ -37,6 +46,63 @@ export interface FsStorageOptions {
    */
   dir: string;
 }
+
+/** Options of {@linkcode FsStorage.sweep}. */
+export interface SweepOptions {
+  /**
+   * The time to judge by, in milliseconds since the epoch.
+   *
+   * @default {Date.now()}
+   */
+  now?: number;
+  /**
+   * How long a single upload's temporary folder may go without a byte
+   * written before it counts as left over. A writer marks its folder every
+   * 5 s while bytes arrive, so keep this above the route's `bodyTimeout`.
+   *
+   * @default {60000} twice the route's default `bodyTimeout`
+   */
+  idle?: number;
+}
+
+/** A {@linkcode Storage} in a folder on disk, made by {@linkcode fsStorage}. */
+export interface FsStorage extends Storage {
+  /** Multipart uploads, each in a folder of its own. */
+  multipart: StorageMultipart;
+  /**
+   * Removes what crashed or abandoned uploads left in the folder, and
+   * nothing that is being written:
+   *
+   * - a single upload's `.partial-*` folder, once no byte was written to it
+   *   for `idle` ms (and no upload in this process is writing it);
+   * - a multipart upload's `.upload-*` folder, once the upload expired (the
+   *   route's `multipartTtl`, else a day after it started) and no part or
+   *   completion is being written;
+   * - a `.deleted-*` folder that a crash left while deleting a file.
+   *
+   * Call it at startup and then now and then, e.g. every few minutes.
+   *
+   * @param options The time to judge by, and the idle time of a single
+   * upload.
+   * @returns How many folders were removed.
+   * @throws {RangeError} If `idle` is not a non-negative number.
+   *
+   * @example
+   * ```ts
+   * import { fsStorage } from "@fileurls/fileurls/hono";
+   *
+   * const dir = await Deno.makeTempDir();
+   * const storage = fsStorage({ dir });
+   * const removed = await storage.sweep(); // 0: nothing was left over
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  sweep(options?: SweepOptions): Promise<number>;
+}
+
+/** How long a temporary folder may go untouched, by default. */
+const DEFAULT_IDLE_MS = 60_000;
+const PARTIAL = /^\.partial-([A-Za-z0-9_-]+)-[0-9a-f]{8}$/;
 
 /** Keys being written in this process, per storage folder. */
 const writing = new Map<string, Set<string>>();
@@ -58,7 +124,8 @@ const READ_CHUNK = 256 * 1024;
  * folder after it, so a power cut never leaves a file visible without its
  * metadata. Files are written `0600`, folders `0700`. A full disk (or quota)
  * rejects with {@linkcode StorageFullError}, leaving nothing behind.
- * Temporary folders (`.partial-*`) left by a crash can be deleted.
+ * Temporary folders that a crash left (`.partial-*`, and expired multipart
+ * uploads) are removed by {@linkcode FsStorage.sweep}.
  *
  * On Bun the storage also offers {@linkcode Storage.blob}: a file-backed
  * Blob, which Bun sends with its exact `Content-Length` (a stream it would
@@ -66,7 +133,7 @@ const READ_CHUNK = 256 * 1024;
  * the route sets.
  *
  * @param options Where the files live.
- * @returns The storage.
+ * @returns The storage, with {@linkcode FsStorage.sweep}.
  * @throws {TypeError} If `dir` is not a non-empty string.
  *
  * @example
@@ -84,7 +151,7 @@ const READ_CHUNK = 256 * 1024;
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function fsStorage(options: FsStorageOptions): Storage {
+export function fsStorage(options: FsStorageOptions): FsStorage {
   if (typeof options?.dir !== "string" || options.dir === "") {
     throw new TypeError(
       "Cannot create the file storage: dir must be a non-empty string",
@@ -101,7 +168,7 @@ export function fsStorage(options: FsStorageOptions): Storage {
     return readMeta(dir, key);
   }
 
-  const storage: Storage = {
+  const storage: FsStorage = {
     async put(key, body, info: FileInfo) {
       checkKey(key, "store");
       if (keys.has(key) || await stat(key) !== undefined) {
@@ -115,9 +182,10 @@ export function fsStorage(options: FsStorageOptions): Storage {
       );
       try {
         await mkdir(partial, { recursive: true, mode: DIR_MODE });
-        const handle = await open(join(partial, "data"), "wx", FILE_MODE);
+        const data = join(partial, "data");
+        const handle = await open(data, "wx", FILE_MODE);
         try {
-          await writeBody(handle, body, info.size, key);
+          await writeBody(handle, body, info.size, key, 0, refresher(data));
         } finally {
           await handle.close();
         }
@@ -214,8 +282,43 @@ export function fsStorage(options: FsStorageOptions): Storage {
       await syncDir(dir);
       await rm(doomed, { recursive: true, force: true });
     },
+
+    multipart: fsMultipart(dir, stat, keys),
+
+    async sweep(options: SweepOptions = {}) {
+      const now = options.now ?? Date.now();
+      const idle = options.idle ?? DEFAULT_IDLE_MS;
+      if (typeof idle !== "number" || !(idle >= 0)) {
+        throw new RangeError(
+          `Cannot sweep the file storage: idle must be a non-negative number, got ${idle}`,
+        );
+      }
+      let entries: string[];
+      try {
+        entries = await readdir(dir);
+      } catch (error) {
+        if (isMissing(error)) return 0;
+        throw error;
+      }
+      let removed = 0;
+      for (const entry of entries) {
+        const path = join(dir, entry);
+        if (entry.startsWith(".upload-")) {
+          if (await sweepUpload(path, now, idle)) removed++;
+          continue;
+        }
+        const partial = PARTIAL.exec(entry);
+        if (partial !== null) {
+          if (keys.has(partial[1])) continue;
+          if (now - await lastWrite(path) < idle) continue;
+        } else if (!entry.startsWith(".deleted-")) continue;
+        await rm(path, { recursive: true, force: true });
+        removed++;
+      }
+      if (removed > 0) await syncDir(dir);
+      return removed;
+    },
   };
-  storage.multipart = fsMultipart(dir, stat, keys);
   const bun = bunGlobal();
   if (bun !== undefined) {
     storage.blob = async (key, range) => {
@@ -236,4 +339,20 @@ export function fsStorage(options: FsStorageOptions): Storage {
     };
   }
   return storage;
+}
+
+/**
+ * When a temporary folder was last written: the latest change of the folder
+ * or its `data`, which its writer marks as bytes arrive.
+ */
+async function lastWrite(folder: string): Promise<number> {
+  let latest = 0;
+  for (const path of [folder, join(folder, "data")]) {
+    try {
+      latest = Math.max(latest, (await statPath(path)).mtimeMs);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+  return latest;
 }

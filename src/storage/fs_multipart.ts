@@ -3,7 +3,9 @@
  *
  * An upload lives in `{dir}/.upload-{key}-{uploadId}/`: `data`, into which
  * every part is written in place at its offset (`(number - 1) * partSize`),
- * so that completion never copies the file; `info.json`; and `parts/`, which
+ * so that completion never copies the file; `info.json`, with the upload's
+ * name, type, sizes and expiry (the route's, else a day after its start),
+ * after which {@linkcode sweepUpload} may remove it; and `parts/`, which
  * holds one empty marker per stored part, named for its number, size and
  * SHA-256, written only once the part's bytes are on disk. Completion
  * truncates `data` to the total, writes `meta.json` and renames the folder to
@@ -24,10 +26,9 @@ import {
   readFile,
   rm,
   stat as statPath,
-  utimes,
   writeFile,
 } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   decodeBase64,
   decodeBase64url,
@@ -40,7 +41,7 @@ import {
   StorageFullError,
   StorageNotFoundError,
 } from "./mod.ts";
-import type { MultipartInfo, StorageMultipart } from "./mod.ts";
+import type { StorageMultipart } from "./mod.ts";
 import type { StoredFile, StoredPart } from "./mod.ts";
 import { checkKey, storedFile } from "./_common.ts";
 import {
@@ -49,6 +50,7 @@ import {
   isFull,
   isMissing,
   publish,
+  refresher,
   syncDir,
   writeBody,
   writeNewFile,
@@ -56,8 +58,10 @@ import {
 
 /** A lock untouched for this long is left from a crash. */
 const LOCK_STALE_MS = 60_000;
-/** How often a writer refreshes its lock. */
-const LOCK_REFRESH_MS = 5_000;
+/** How long an upload that names no expiry may last: a day. */
+const DEFAULT_TTL_MS = 86_400_000;
+/** The name of an upload's folder: `.upload-{key}-{uploadId}`. */
+const UPLOAD_FOLDER = /^\.upload-[A-Za-z0-9_-]+$/;
 const MARKER = /^([1-9][0-9]*)\.(0|[1-9][0-9]*)\.([A-Za-z0-9_-]{43})$/;
 
 /**
@@ -83,7 +87,7 @@ export function fsMultipart(
     try {
       return JSON.parse(
         await readFile(join(folder, "info.json"), "utf8"),
-      ) as MultipartInfo;
+      ) as UploadInfo;
     } catch (error) {
       if (isMissing(error)) throw new StorageNotFoundError(key, id);
       throw error;
@@ -99,6 +103,17 @@ export function fsMultipart(
       const uploadId = randomId();
       const folder = folderOf(key, uploadId, "start an upload of");
       const { name, type, size, partSize } = info;
+      const given = info.expiresAt?.getTime();
+      const expiresAt = given !== undefined && Number.isFinite(given)
+        ? given
+        : Date.now() + DEFAULT_TTL_MS;
+      const saved: UploadInfo = {
+        name,
+        type,
+        size,
+        partSize,
+        expiresAt: new Date(expiresAt).toISOString(),
+      };
       try {
         await mkdir(join(folder, "parts"), {
           recursive: true,
@@ -108,10 +123,7 @@ export function fsMultipart(
           flag: "wx",
           mode: FILE_MODE,
         });
-        await writeNewFile(
-          join(folder, "info.json"),
-          JSON.stringify({ name, type, size, partSize }),
-        );
+        await writeNewFile(join(folder, "info.json"), JSON.stringify(saved));
         await syncDir(folder);
         await syncDir(dir);
       } catch (error) {
@@ -234,6 +246,69 @@ export function fsMultipart(
   };
 }
 
+/** `info.json`: what is kept of an upload while it lasts. */
+interface UploadInfo {
+  name: string;
+  type: string;
+  size?: number;
+  partSize: number;
+  /** When the upload's URL stops working, ISO 8601; absent in older ones. */
+  expiresAt?: string;
+}
+
+/**
+ * Removes an upload's folder if it is left over: its upload expired and no
+ * writer holds a fresh lock on it, or it has no `info.json` (a crash while
+ * it started) and was not touched for `idle` ms. An upload that names no
+ * expiry expires a day after its `info.json` was written.
+ *
+ * @param folder The folder, `{dir}/.upload-{key}-{uploadId}`.
+ * @param now The time to judge by, in milliseconds since the epoch.
+ * @param idle How long a folder without `info.json` may go untouched.
+ * @returns Whether it was removed.
+ */
+export async function sweepUpload(
+  folder: string,
+  now: number,
+  idle: number,
+): Promise<boolean> {
+  if (!UPLOAD_FOLDER.test(basename(folder))) return false;
+  let expiresAt: number;
+  try {
+    const text = await readFile(join(folder, "info.json"), "utf8");
+    const info = JSON.parse(text) as UploadInfo;
+    expiresAt = info.expiresAt === undefined
+      ? (await statPath(join(folder, "info.json"))).mtimeMs + DEFAULT_TTL_MS
+      : Date.parse(info.expiresAt);
+  } catch (error) {
+    if (!isMissing(error) && !(error instanceof SyntaxError)) throw error;
+    let touched: number;
+    try {
+      touched = (await statPath(folder)).mtimeMs;
+    } catch (missing) {
+      if (isMissing(missing)) return false;
+      throw missing;
+    }
+    expiresAt = touched + idle;
+  }
+  if (!(now >= expiresAt)) return false;
+  // A part still being written, or a completion, holds a fresh lock.
+  let entries: string[] = [];
+  try {
+    entries = await readdir(join(folder, "parts"));
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+  for (const entry of entries) {
+    if (!entry.endsWith(".lock")) continue;
+    if (await isLocked(folder, entry.slice(0, -".lock".length), now)) {
+      return false;
+    }
+  }
+  await rm(folder, { recursive: true, force: true });
+  return true;
+}
+
 function markerName(part: StoredPart): string {
   const sha = encodeBase64url(decodeBase64(part.sha256) ?? new Uint8Array());
   return `${part.number}.${part.size}.${sha}`;
@@ -291,24 +366,17 @@ async function lock(
   throw new StorageConflictError(`${key} ${name}`);
 }
 
-/** Whether `parts/{name}.lock` exists and is fresh. */
-async function isLocked(folder: string, name: string): Promise<boolean> {
+/** Whether `parts/{name}.lock` exists and is fresh at `now`. */
+async function isLocked(
+  folder: string,
+  name: string,
+  now: number = Date.now(),
+): Promise<boolean> {
   try {
     const info = await statPath(join(folder, "parts", `${name}.lock`));
-    return Date.now() - info.mtimeMs < LOCK_STALE_MS;
+    return now - info.mtimeMs < LOCK_STALE_MS;
   } catch (error) {
     if (isMissing(error)) return false;
     throw error;
   }
-}
-
-/** Refreshes a lock's time now and then, so that it never looks stale. */
-function refresher(path: string): () => void {
-  let last = Date.now();
-  return () => {
-    const now = Date.now();
-    if (now - last < LOCK_REFRESH_MS) return;
-    last = now;
-    utimes(path, now / 1000, now / 1000).catch(() => {});
-  };
 }

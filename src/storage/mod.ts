@@ -127,6 +127,11 @@ export interface MultipartInfo {
   size?: number;
   /** The size of every part but the last: part N starts at `(N - 1) * partSize`. */
   partSize: number;
+  /**
+   * When the upload's URL stops working. After it, nothing can add to the
+   * upload, and a storage may free it (`fsStorage`'s `sweep()` does).
+   */
+  expiresAt?: Date;
 }
 
 /** One stored part of a multipart upload. */

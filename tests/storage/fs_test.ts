@@ -1,19 +1,23 @@
 /**
- * `fsStorage()` on a real disk: private modes, and a full disk, on a small
- * tmpfs, answered with 507 through the route with nothing left behind.
+ * `fsStorage()` on a real disk: private modes, `sweep()` of what crashed or
+ * abandoned uploads left (and nothing that is alive), and a full disk, on a
+ * small tmpfs, answered with 507 through the route with nothing left behind.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { fsStorage, StorageFullError } from "../../src/hono/mod.ts";
+import { heldStream } from "../_data.ts";
 import { API_KEY, create, errorOf, makeApp, put } from "../_route.ts";
 
 const INFO = { name: "hello.txt", size: 5, type: "text/plain" };
 const HELLO_SHA256 = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+const HOUR = 3_600_000;
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -29,6 +33,46 @@ function streamOf(text: string): ReadableStream<Uint8Array> {
   return new Blob([text]).stream();
 }
 
+/** The names in `dir` that start with `prefix`. */
+async function named(dir: string, prefix: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.startsWith(prefix));
+}
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !await check(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * Starts `_partial_writer.ts` in a process of this runtime, waits until its
+ * upload's bytes are on disk, and kills it with SIGKILL.
+ */
+async function crashWhileWriting(dir: string): Promise<string> {
+  const script = fileURLToPath(
+    new URL("./_partial_writer.ts", import.meta.url),
+  );
+  const args = "Deno" in globalThis
+    ? ["run", "-A", "--quiet", script, dir]
+    : [script, dir];
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  let output = "";
+  child.stdout!.setEncoding("utf8");
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: string) => {
+      output += chunk;
+      if (output.includes("\n")) resolve(output.split("\n")[0]);
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
+  });
+  child.kill("SIGKILL");
+  await exited;
+  return JSON.parse(line).partial;
+}
+
 const posix = process.platform !== "win32";
 
 describe("fsStorage() on disk", () => {
@@ -38,7 +82,7 @@ describe("fsStorage() on disk", () => {
       const dir = join(await tempDir(), "data");
       const storage = fsStorage({ dir });
       await storage.put("single", streamOf("hello"), INFO);
-      const uploadId = await storage.multipart!.create("multi", {
+      const uploadId = await storage.multipart.create("multi", {
         name: "m.txt",
         type: "text/plain",
         partSize: 5,
@@ -53,7 +97,7 @@ describe("fsStorage() on disk", () => {
       assert.equal(await mode(join(upload, "parts")), 0o700);
       assert.equal(await mode(join(upload, "data")), 0o600);
       assert.equal(await mode(join(upload, "info.json")), 0o600);
-      await storage.multipart!.put("multi", uploadId, {
+      await storage.multipart.put("multi", uploadId, {
         number: 1,
         size: 5,
         sha256: HELLO_SHA256,
@@ -61,7 +105,7 @@ describe("fsStorage() on disk", () => {
       for (const marker of await readdir(join(upload, "parts"))) {
         assert.equal(await mode(join(upload, "parts", marker)), 0o600);
       }
-      await storage.multipart!.complete("multi", uploadId, [{
+      await storage.multipart.complete("multi", uploadId, [{
         number: 1,
         size: 5,
         sha256: HELLO_SHA256,
@@ -76,6 +120,100 @@ describe("fsStorage() on disk", () => {
       assert.equal(await mode(join(dir, "multi", "meta.json")), 0o600);
     },
   );
+
+  test("sweep() removes the folder of an upload whose process was killed, once idle, and not before", async () => {
+    const dir = await tempDir();
+    const partial = await crashWhileWriting(dir);
+    const storage = fsStorage({ dir });
+    assert.equal(await storage.sweep(), 0);
+    assert.deepEqual(await named(dir, ".partial-"), [partial]);
+    assert.equal(await storage.sweep({ now: Date.now() + 59_000 }), 0);
+    assert.equal(await storage.sweep({ now: Date.now() + 61_000 }), 1);
+    assert.deepEqual(await named(dir, ".partial-"), []);
+    assert.equal(await storage.stat("crashed"), undefined);
+    // The key is free.
+    await storage.put("crashed", streamOf("hello"), INFO);
+    assert.equal((await storage.stat("crashed"))?.size, 5);
+  });
+
+  test("sweep() keeps an upload that this process is writing, however idle", async () => {
+    const dir = await tempDir();
+    const storage = fsStorage({ dir });
+    const held = heldStream();
+    const putting = storage.put("alive", held.stream, INFO);
+    await until(async () => (await named(dir, ".partial-")).length > 0);
+    assert.equal(await storage.sweep({ now: Date.now() + 24 * HOUR }), 0);
+    held.release();
+    await putting;
+    assert.equal((await storage.stat("alive"))?.size, 5);
+    assert.deepEqual(await named(dir, ".partial-"), []);
+  });
+
+  test("sweep() removes a multipart upload once it expired, and keeps one that has not or whose part is being written", async () => {
+    const dir = await tempDir();
+    const storage = fsStorage({ dir });
+    const mp = storage.multipart;
+    const info = { name: "m.txt", type: "text/plain", partSize: 5 };
+    const now = Date.now();
+    const live = await mp.create("live", {
+      ...info,
+      expiresAt: new Date(now + HOUR),
+    });
+    const expired = await mp.create("expired", {
+      ...info,
+      expiresAt: new Date(now - 1000),
+    });
+    const busy = await mp.create("busy", {
+      ...info,
+      expiresAt: new Date(now - 1000),
+    });
+    // Without an expiry, an upload lasts a day.
+    const plain = await mp.create("plain", info);
+    const held = heldStream();
+    const part = { number: 1, size: 5, sha256: HELLO_SHA256 };
+    const writing = mp.put("busy", busy, part, held.stream);
+    await until(async () =>
+      (await readdir(join(dir, `.upload-busy-${busy}`, "parts")))
+        .includes("1.lock")
+    );
+
+    assert.equal(await storage.sweep(), 1);
+    assert.equal(await mp.list("expired", expired), undefined);
+    assert.deepEqual(await mp.list("live", live), []);
+    assert.deepEqual(await mp.list("plain", plain), []);
+    held.release();
+    assert.deepEqual(await writing, part);
+    assert.deepEqual(await mp.list("busy", busy), [part]);
+
+    // Once the part is written, the expired upload goes; the others go
+    // once they expire.
+    assert.equal(await storage.sweep(), 1);
+    assert.equal(await mp.list("busy", busy), undefined);
+    assert.equal(await storage.sweep({ now: now + 23 * HOUR }), 1);
+    assert.equal(await mp.list("live", live), undefined);
+    assert.equal(await storage.sweep({ now: now + 25 * HOUR }), 1);
+    assert.deepEqual(await named(dir, ".upload-"), []);
+  });
+
+  test("sweep() removes what a crash left while deleting or starting an upload, and nothing stored", async () => {
+    const dir = await tempDir();
+    const storage = fsStorage({ dir });
+    await storage.put("kept", streamOf("hello"), INFO);
+    await mkdir(join(dir, ".deleted-gone-0123abcd", "x"), { recursive: true });
+    // An upload's folder whose info.json was never written.
+    await mkdir(join(dir, ".upload-half-AAAA", "parts"), { recursive: true });
+    assert.equal(await storage.sweep(), 1);
+    assert.deepEqual(await named(dir, ".deleted-"), []);
+    assert.equal(await storage.sweep({ now: Date.now() + 61_000 }), 1);
+    assert.deepEqual((await readdir(dir)).sort(), ["kept"]);
+    assert.equal((await storage.stat("kept"))?.size, 5);
+  });
+
+  test("sweep() finds nothing in a folder not made yet, and refuses a negative idle", async () => {
+    const storage = fsStorage({ dir: join(await tempDir(), "none") });
+    assert.equal(await storage.sweep(), 0);
+    await assert.rejects(storage.sweep({ idle: -1 }), RangeError);
+  });
 });
 
 /** Mounts a 2 MiB tmpfs for the test, or says why it cannot. */
