@@ -455,8 +455,15 @@ async function kill9(runtime: Runtime, dir: string): Promise<Row[]> {
   // The same port, so that the upload URL still reaches it.
   server = await serve(runtime, data, [], server.port);
   try {
-    await new Promise((done) => setTimeout(done, 500));
+    // Swept once nothing wrote it for twice the timeout, at the next sweep
+    // (every minute, or every twice the timeout).
+    const restarted = Date.now();
+    const sweptWithin = Math.max(60_000, 4 * TIMEOUT_S * 1000) + 5000;
+    while (await partials(data) > 0 && Date.now() - restarted < sweptWithin) {
+      await new Promise((done) => setTimeout(done, 1000));
+    }
     const leftAfterStart = await partials(data);
+    const sweptAfter = ((Date.now() - restarted) / 1000).toFixed(0);
     const retry = await fetch(urls.upload_url, {
       method: "PUT",
       headers: { "content-type": "application/octet-stream" },
@@ -466,7 +473,7 @@ async function kill9(runtime: Runtime, dir: string): Promise<Row[]> {
       attack: "SIGKILL mid-upload, restart",
       runtime,
       outcome:
-        `partials: ${leftAfterKill} after the kill, ${leftAfterStart} after the restart; retry ${retry.status}`,
+        `partials: ${leftAfterKill} after the kill, ${leftAfterStart} ${sweptAfter} s after the restart; retry ${retry.status}`,
       recovered: await recovered(server),
     }];
   } finally {
@@ -482,11 +489,13 @@ async function sigterm(runtime: Runtime, dir: string): Promise<Row[]> {
     const urls = await createUrls(server, "term.bin", size);
     const uploader = await openSlow(server.port);
     uploader.write(putHead(urls.upload_url, size));
-    // 64 KiB every 500 ms: 8 s, longer than the grace time.
-    uploader.drip(new Uint8Array(size), 500, 64 * 1024);
+    // 64 KiB a second: 16 s, longer than the grace time (10 s).
+    uploader.drip(new Uint8Array(size), 1000, 64 * 1024);
     await new Promise((done) => setTimeout(done, 1000));
     const start = Date.now();
-    server.child.kill("SIGTERM");
+    // Not child.kill(): under Deno it reports the signal as the cause of
+    // death even when the child handled it and exited.
+    process.kill(server.child.pid!, "SIGTERM");
     const [{ received }, code] = await Promise.all([
       uploader.closedWithin(30_000).catch(() => ({ received: "still open" })),
       server.exited,

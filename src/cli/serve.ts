@@ -40,6 +40,9 @@ Options:
   --timeout SECONDS    Close a connection that sends no complete request
                        head, or whose body or answer moves no byte, for this
                        long (default: 30)
+  --grace SECONDS      On SIGINT or SIGTERM, let uploads in flight finish
+                       for this long, then end them with a retryable 503
+                       (default: 10)
   -h, --help           Show this help
 
 Environment:
@@ -83,6 +86,7 @@ export async function serve(args: string[]): Promise<number> {
       "public-url": { type: "string" },
       "max-size": { type: "string" },
       timeout: { type: "string", default: "30" },
+      grace: { type: "string", default: "10" },
     },
     strict: true,
     allowPositionals: false,
@@ -100,14 +104,8 @@ export async function serve(args: string[]): Promise<number> {
       `--storage must be "fs" or "s3", got ${JSON.stringify(values.storage)}`,
     );
   }
-  const timeout = Number(values.timeout) * 1000;
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(values.timeout) || !(timeout >= 1000)) {
-    throw new UsageError(
-      `--timeout must be a number of seconds, at least 1, got ${
-        JSON.stringify(values.timeout)
-      }`,
-    );
-  }
+  const timeout = seconds(values.timeout, "--timeout", 1);
+  const grace = seconds(values.grace, "--grace", 0);
   const env = process.env;
   const sizeText = values["max-size"] ?? env.FILEURLS_MAX_SIZE;
   const maxSize = sizeText === undefined || sizeText === ""
@@ -131,6 +129,7 @@ export async function serve(args: string[]): Promise<number> {
 
   let storage: Storage | PresignedStorage;
   let where: string;
+  let sweep: (() => Promise<number>) | undefined;
   if (values.storage === "s3") {
     // Loaded only here, so that the S3 signer is not loaded otherwise.
     const { s3StorageFromEnv } = await import("../storage/s3.ts");
@@ -145,7 +144,11 @@ export async function serve(args: string[]): Promise<number> {
   } else {
     // Private to the user, like the key and secret kept in it.
     await mkdir(data, { recursive: true, mode: 0o700 });
-    storage = fsStorage({ dir: join(data, "files") });
+    const files = fsStorage({ dir: join(data, "files") });
+    // What a crash left: a single upload once no byte arrived for twice the
+    // timeout; a multipart upload once it expired.
+    sweep = () => files.sweep({ idle: 2 * timeout });
+    storage = files;
     where = join(data, "files");
   }
 
@@ -154,6 +157,7 @@ export async function serve(args: string[]): Promise<number> {
   const secret = env.FILEURLS_SECRET ||
     await kept(data, "secret", () => randomId(32));
 
+  const shutdown = new AbortController();
   let handler: Handler;
   try {
     const app = new Hono().route(
@@ -164,6 +168,8 @@ export async function serve(args: string[]): Promise<number> {
         apiKeys: [apiKey],
         publicUrl: values["public-url"],
         maxSize,
+        bodyTimeout: timeout,
+        signal: shutdown.signal,
       }),
     );
     app.notFound((c) =>
@@ -184,6 +190,17 @@ export async function serve(args: string[]): Promise<number> {
     throw error;
   }
 
+  // Sweep once before serving, so that a restart after a crash starts clean.
+  let sweeping: ReturnType<typeof setInterval> | undefined;
+  if (sweep !== undefined) {
+    const run = () =>
+      sweep().catch((error) =>
+        printError(`fileurls serve: ${messageOf(error)}\n`)
+      );
+    await run();
+    sweeping = setInterval(run, Math.max(SWEEP_MS, 2 * timeout));
+  }
+
   let server: Server;
   try {
     server = await listen(handler, {
@@ -198,6 +215,7 @@ export async function serve(args: string[]): Promise<number> {
         messageOf(error)
       }\n`,
     );
+    clearInterval(sweeping);
     return 1;
   }
   const host = values.hostname.includes(":")
@@ -218,8 +236,29 @@ export async function serve(args: string[]): Promise<number> {
   );
 
   await stopSignal();
-  await server.close();
+  clearInterval(sweeping);
+  await server.close({
+    grace,
+    // Uploads still running end with 503 and Retry-After, and keep nothing.
+    onGraceOver: () => shutdown.abort(),
+  });
   return 0;
+}
+
+/** How often, at least, leftovers of crashed uploads are swept. */
+const SWEEP_MS = 60_000;
+
+/** Reads a number of seconds, at least `min`, as milliseconds. */
+function seconds(text: string, option: string, min: number): number {
+  const value = Number(text);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(value >= min)) {
+    throw new UsageError(
+      `${option} must be a number of seconds, at least ${min}, got ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return value * 1000;
 }
 
 const UNITS: Record<string, number> = {

@@ -83,7 +83,7 @@ export interface Serving {
   stdout: string;
   stderr(): string;
   /** Sends a signal and resolves with the exit code. */
-  stop(signal?: "SIGTERM" | "SIGINT"): Promise<number | null>;
+  stop(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): Promise<number | null>;
 }
 
 /** Servers still running, to kill when the tests end. */

@@ -3,15 +3,16 @@
  * the current runtime (the built package under Node): connections that send
  * nothing, drip their head or stall their body are closed after `--timeout`;
  * a steady slow upload is not; running out of file descriptors does not stop
- * the server.
+ * the server; what it keeps on disk is private to the user.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { running, serve, type Serving } from "./_cli.ts";
 import { openSlow, statusLine } from "../_slow_client.ts";
 
@@ -60,10 +61,10 @@ function putHead(url: string, size: number): string {
     `Content-Length: ${size}\r\n\r\n`;
 }
 
+/** The leftovers of single uploads in `--data`'s files. */
 async function partials(data: string): Promise<string[]> {
-  return (await readdir(join(data, "files"))).filter((name) =>
-    name.startsWith(".partial")
-  );
+  const names = await readdir(join(data, "files")).catch(() => []);
+  return names.filter((name) => name.startsWith(".partial"));
 }
 
 describe("fileurls serve --timeout", () => {
@@ -200,4 +201,128 @@ describe("fileurls serve out of file descriptors", () => {
       }
     },
   );
+});
+
+describe("fileurls serve --data", () => {
+  test(
+    "is made private to the user, also with the key and secret from the environment",
+    {
+      skip: process.platform === "win32" ? "no POSIX modes" : false,
+    },
+    async () => {
+      const data = join(dir, "private", "data");
+      const server = await serve(["--port", "0", "--data", data], {
+        FILEURLS_API_KEY: "fu_test_key",
+        FILEURLS_SECRET: "s".repeat(32),
+      });
+      try {
+        assert.equal((await stat(data)).mode & 0o777, 0o700);
+        const bytes = new Uint8Array(1000).fill(1);
+        const res = await fetch(`${server.url}/files/urls`, {
+          method: "POST",
+          headers: {
+            authorization: "Bearer fu_test_key",
+            "content-type": "application/json",
+          },
+          body: JSON.stringify({
+            name: "private.bin",
+            size: bytes.byteLength,
+            mime_type: "application/octet-stream",
+            resource: "prediction",
+          }),
+        });
+        const urls = await res.json();
+        const put = await fetch(urls.upload_url, {
+          method: "PUT",
+          headers: { "content-type": "application/octet-stream" },
+          body: bytes,
+        });
+        assert.equal(put.status, 201);
+        const files = join(data, "files");
+        assert.equal((await stat(files)).mode & 0o777, 0o700);
+        for (const entry of await readdir(files, { recursive: true })) {
+          const info = await stat(join(files, entry));
+          assert.equal(
+            info.mode & 0o777,
+            info.isDirectory() ? 0o700 : 0o600,
+            `${entry} is ${(info.mode & 0o777).toString(8)}`,
+          );
+        }
+      } finally {
+        await server.stop();
+      }
+    },
+  );
+});
+
+describe("fileurls serve on SIGTERM", () => {
+  async function dripping(grace: string, everyMs: number) {
+    const data = join(dir, `term-${grace}-${everyMs}`);
+    const server = await serve([
+      "--port",
+      "0",
+      "--data",
+      data,
+      "--grace",
+      grace,
+    ]);
+    const size = 64 * 1024;
+    const urls = await createUrls(server, "term.bin", size);
+    const uploader = await openSlow(server.port);
+    uploader.write(putHead(urls.upload_url, size));
+    // 8 KiB at a time: all of it in 8 × everyMs.
+    uploader.drip(new Uint8Array(size).fill(9), everyMs, 8 * 1024);
+    await new Promise((done) => setTimeout(done, 300));
+    const start = Date.now();
+    const [{ received }, code] = await Promise.all([
+      uploader.closedWithin(20_000),
+      server.stop("SIGTERM"),
+    ]);
+    return { received, code, ms: Date.now() - start, data, urls };
+  }
+
+  test("lets an upload finish within the grace time", async () => {
+    const { received, code } = await dripping("10", 100);
+    assert.match(statusLine(received), / 201 /, received);
+    assert.equal(code, 0);
+  });
+
+  test("ends an upload still running after the grace time with a retryable 503, keeping nothing", async () => {
+    const { received, code, ms, data } = await dripping("1", 1000);
+    assert.match(statusLine(received), / 503 /, received);
+    assert.match(received, /\r\nretry-after: *\d+/i);
+    assert.equal(code, 0);
+    assert.ok(ms < 6000, `exited after ${ms} ms`);
+    assert.deepEqual(await partials(data), []);
+  });
+});
+
+describe("fileurls serve after SIGKILL", () => {
+  test("removes at its next start what an upload killed mid-way left", async () => {
+    const data = join(dir, "killed");
+    const args = ["--port", "0", "--data", data, "--timeout", "1"];
+    const first = await serve(args);
+    const size = 1024 * 1024;
+    const urls = await createUrls(first, "killed.bin", size);
+    const uploader = await openSlow(first.port);
+    uploader.write(putHead(urls.upload_url, size));
+    uploader.write(new Uint8Array(size / 2));
+    // Until the server has written some of it.
+    for (let i = 0; i < 50 && (await partials(data)).length === 0; i++) {
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    assert.equal((await partials(data)).length, 1);
+    await first.stop("SIGKILL");
+    uploader.destroy();
+    assert.equal((await partials(data)).length, 1);
+
+    // Left over once nothing wrote it for twice the timeout.
+    await new Promise((done) => setTimeout(done, 2500));
+    const second = await serve(args);
+    try {
+      assert.deepEqual(await partials(data), []);
+    } finally {
+      await second.stop();
+    }
+  });
 });
