@@ -18,6 +18,10 @@ interface IncomingMessage {
   statusCode?: number;
   statusMessage?: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Whether the whole answer has arrived, read or not. */
+  complete: boolean;
+  pause(): this;
+  resume(): this;
   on(event: "data", listener: (chunk: Uint8Array) => void): this;
   on(event: "end" | "aborted", listener: () => void): this;
   on(event: "error", listener: (error: Error) => void): this;
@@ -107,13 +111,21 @@ function put(
   headers["content-length"] = String(body.byteLength);
   const signal = init.signal ?? undefined;
   return new Promise<Response>((resolve, reject) => {
-    let settled = false;
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
+    // The answer's head, and its body as a stream once the head has come.
+    let head: IncomingMessage | undefined;
+    let answer: ReadableStreamDefaultController<Uint8Array> | undefined;
+    // Whether the exchange is over: failed, answered whole, or cancelled.
+    let done = false;
+    const finish = () => {
+      done = true;
       signal?.removeEventListener("abort", onAbort);
+    };
+    const fail = (error: unknown) => {
+      if (done) return;
+      finish();
       request.destroy();
-      reject(error);
+      if (answer) answer.error(error);
+      else reject(error);
     };
     const onAbort = () => fail(signal!.reason);
     const request = module.request(
@@ -124,49 +136,77 @@ function put(
         ...(fresh ? { agent: false as const } : {}),
       },
       (response) => {
-        const chunks: Uint8Array[] = [];
-        response.on("data", (chunk) => {
-          touch();
-          chunks.push(chunk);
-        });
+        head = response;
+        const status = response.statusCode ?? 0;
+        const fields = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) {
+          if (value !== undefined) {
+            fields.set(name, Array.isArray(value) ? value.join(", ") : value);
+          }
+        }
         response.on("error", fail);
         response.on("aborted", () => fail(new Error("the answer broke off")));
         response.on("end", () => {
-          if (settled) return;
-          settled = true;
-          signal?.removeEventListener("abort", onAbort);
-          const status = response.statusCode ?? 0;
-          const answer = new Headers();
-          for (const [name, value] of Object.entries(response.headers)) {
-            if (value !== undefined) {
-              answer.set(name, Array.isArray(value) ? value.join(", ") : value);
-            }
-          }
-          const empty = status === 204 || status === 304;
-          resolve(
-            new Response(empty ? null : new Blob(chunks as BlobPart[]), {
-              status,
-              statusText: response.statusMessage,
-              headers: answer,
-            }),
-          );
+          if (done) return;
+          finish();
+          answer?.close();
         });
+        const empty = status === 204 || status === 304;
+        // The body flows only as it is read, so that its reader decides how
+        // much of it is kept.
+        const stream = empty ? null : new ReadableStream<Uint8Array>({
+          start(controller) {
+            answer = controller;
+          },
+          pull() {
+            response.resume();
+          },
+          cancel() {
+            if (done) return;
+            finish();
+            // An answer that has come whole is drained, which keeps its
+            // connection for the next request; any other is cut off.
+            if (response.complete) response.resume();
+            else request.destroy();
+          },
+        });
+        response.on("data", (chunk) => {
+          if (done) return;
+          touch();
+          answer!.enqueue(chunk);
+          if ((answer!.desiredSize ?? 0) <= 0) response.pause();
+        });
+        if (empty) response.resume();
+        resolve(
+          new Response(stream, {
+            status,
+            statusText: response.statusMessage,
+            headers: fields,
+          }),
+        );
       },
     );
     request.on("error", fail);
-    // A connection closed with no answer (which Deno's node:http reports
-    // with no error).
-    request.on("close", () =>
+    // A connection closed before the whole answer came (which Deno's
+    // node:http reports with no error).
+    request.on("close", () => {
+      if (head?.complete) return;
       fail(
-        Object.assign(new Error("the connection closed before an answer"), {
-          code: "ECONNRESET",
-        }),
-      ));
+        Object.assign(
+          new Error(
+            head
+              ? "the connection closed during the answer"
+              : "the connection closed before an answer",
+          ),
+          { code: "ECONNRESET" },
+        ),
+      );
+    });
     if (signal?.aborted) return fail(signal.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     (async () => {
       for (let offset = 0; offset < body.byteLength; offset += SLICE) {
-        if (settled) return;
+        if (done) return;
         const more = request.write(body.subarray(offset, offset + SLICE));
         touch();
         if (!more) {
