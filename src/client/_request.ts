@@ -10,6 +10,7 @@
 
 import { env } from "../_runtime.ts";
 import { ApiError, ConnectionError, TimeoutError } from "./errors.ts";
+import { ERROR_LIMIT, readJson, readText } from "./_body.ts";
 import { backoff, isRetryableStatus, retryDelay, sleep } from "./_retry.ts";
 import { nodeFetch } from "./_node_http.ts";
 import type { ClientOptions } from "./types.ts";
@@ -74,6 +75,8 @@ export class Transport {
    * @param context The action, for messages, and the abort signal.
    * @returns The status and the parsed JSON answer (`undefined` if it was
    * not JSON).
+   * @throws {FileUrlsError} If the answer is longer than 1 MiB, or the
+   * request fails.
    */
   async json(
     method: string,
@@ -152,14 +155,10 @@ export class Transport {
     return await this.send(
       url,
       () => ({ method, headers, body: bytes ?? text }),
-      async (response) => {
-        const answer = await response.text();
-        try {
-          return { status: response.status, body: JSON.parse(answer) };
-        } catch {
-          return { status: response.status, body: undefined };
-        }
-      },
+      async (response) => ({
+        status: response.status,
+        body: await readJson(response, context.action),
+      }),
       { ...context, fetch: viaNode },
     );
   }
@@ -363,7 +362,9 @@ async function toApiError(
   action: string,
   response: Response,
 ): Promise<ApiError> {
-  const text = await response.text();
+  // At most the first 64 KiB: an error's JSON is short, and a body that
+  // goes on is cancelled there.
+  const { text } = await readText(response, ERROR_LIMIT);
   let type = "http_error";
   let detail = response.statusText;
   try {

@@ -22,6 +22,7 @@ import { getStatus, sendParts } from "./_multipart.ts";
 import { displayUrl, type Transport } from "./_request.ts";
 import { requiredHeaders } from "./_required_headers.ts";
 import { openSource, type Source } from "./_source.ts";
+import { readJson } from "./_body.ts";
 import type {
   FileContent,
   UploadOptions,
@@ -161,14 +162,11 @@ async function single(
       },
       ...singleBody(data, total, touch, (loaded) => report({ loaded, total })),
     }),
-    async (response) => {
-      const text = await response.text().catch(() => "");
-      try {
-        return JSON.parse(text) as { id?: unknown };
-      } catch {
-        return {};
-      }
-    },
+    // The bytes are stored: only an answer over the limit fails the upload.
+    (response) =>
+      readJson(response, action).catch((error) => {
+        if (error instanceof FileUrlsError) throw error;
+      }) as Promise<{ id?: unknown } | undefined>,
     {
       action,
       signal,
@@ -183,7 +181,7 @@ async function single(
   report({ loaded: total, total });
   return {
     downloadUrl: urls.download_url,
-    ...(typeof answer.id === "string" ? { id: answer.id } : {}),
+    ...(typeof answer?.id === "string" ? { id: answer.id } : {}),
     name: source.name,
     size: total,
     mimeType: source.type,
