@@ -1,11 +1,11 @@
 /**
  * The project's files route, served by the runtime on loopback, where a test
- * may answer any request itself: with a body that never ends, or one padded
- * to an exact size. An endless body is made only as fast as the client reads
- * it, and tells whether the client cancelled it, which shows that the client
- * stopped reading and let the connection go. After {@linkcode FLOOD_LIMIT}
- * an endless body breaks off, so that a client that reads on fails instead
- * of filling memory.
+ * may answer any request itself: with a body that never ends, one that
+ * breaks off, or one padded to an exact size. An endless body is made only
+ * as fast as the client reads it, and tells whether the client cancelled it,
+ * which shows that the client stopped reading and let the connection go.
+ * After {@linkcode FLOOD_LIMIT} an endless body breaks off, so that a client
+ * that reads on fails instead of filling memory.
  *
  * @module
  */
@@ -36,6 +36,14 @@ export interface Answers {
    * @param prefix The body's first bytes, e.g. a JSON error.
    */
   endless(status: number, prefix?: string): Response;
+  /**
+   * An answer whose body is `prefix`, then breaks off: the connection is
+   * dropped.
+   *
+   * @param status The status.
+   * @param prefix The body's first bytes.
+   */
+  broken(status: number, prefix: string): Response;
 }
 
 /** A running route with answers of the test's own. */
@@ -107,6 +115,25 @@ export async function startFloodApi(
           },
           cancel() {
             flood.cancelled = true;
+          },
+        }, { highWaterMark: 0 }),
+        { status, headers: { "content-type": "application/json" } },
+      );
+    },
+    broken(status, prefix) {
+      let sent = false;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (sent) {
+              // Let the first bytes go out before the connection drops.
+              await new Promise((resolve) => setTimeout(resolve, 50));
+              return controller.error(
+                new Error("The test breaks this answer off"),
+              );
+            }
+            sent = true;
+            controller.enqueue(new TextEncoder().encode(prefix));
           },
         }, { highWaterMark: 0 }),
         { status, headers: { "content-type": "application/json" } },

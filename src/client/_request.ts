@@ -9,7 +9,12 @@
  */
 
 import { env } from "../_runtime.ts";
-import { ApiError, ConnectionError, TimeoutError } from "./errors.ts";
+import {
+  ApiError,
+  ConnectionError,
+  FileUrlsError,
+  TimeoutError,
+} from "./errors.ts";
 import { ERROR_LIMIT, readJson, readText } from "./_body.ts";
 import { backoff, isRetryableStatus, retryDelay, sleep } from "./_retry.ts";
 import { nodeFetch } from "./_node_http.ts";
@@ -172,7 +177,9 @@ export class Transport {
    * @param url The URL.
    * @param init Makes the request init afresh for every attempt, so that a
    * body is sent whole again; gets `touch`.
-   * @param read Reads a 2xx answer.
+   * @param read Reads a 2xx answer. An error it throws that is not a
+   * `FileUrlsError` (a body that broke off) becomes a `ConnectionError`, as
+   * does an error answer whose body breaks off.
    * @param context The action, for messages, and the abort signal.
    * @returns What `read` returned.
    */
@@ -220,12 +227,22 @@ export class Transport {
           wait = backoff(attempt);
           continue;
         }
+        // What a body that fails to be read becomes.
+        const unread = (error: unknown) => {
+          if (timer.signal.aborted) return timer.signal.reason;
+          if (error instanceof FileUrlsError) return error;
+          return new ConnectionError(
+            `${action}: the answer from ${where} broke off: ${
+              networkReason(error)
+            }`,
+            { cause: error, url: where },
+          );
+        };
         if (response.ok) {
           try {
             return await read(response);
           } catch (error) {
-            if (timer.signal.aborted) throw timer.signal.reason;
-            throw error;
+            throw unread(error);
           }
         }
         const delay = isRetryableStatus(response.status) && retriesLeft
@@ -238,7 +255,7 @@ export class Transport {
           continue;
         }
         throw await toApiError(action, response).catch((error) => {
-          throw timer.signal.aborted ? timer.signal.reason : error;
+          throw unread(error);
         });
       } finally {
         clearTimeout(id);

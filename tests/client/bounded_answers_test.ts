@@ -8,7 +8,13 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ApiError, Client, FileUrlsError, uploadTo } from "../../mod.ts";
+import {
+  ApiError,
+  Client,
+  ConnectionError,
+  FileUrlsError,
+  uploadTo,
+} from "../../mod.ts";
 import { bytes } from "../_data.ts";
 import {
   type Answers,
@@ -270,6 +276,45 @@ describe("a multipart upload reads its answers up to the limits", () => {
         `Cannot upload "a.bin": the API's answer is longer than 1 MiB`,
       );
       await api.cancelled();
+    });
+  });
+});
+
+describe("an answer that breaks off is a ConnectionError", () => {
+  test("a successful answer to POST /files/urls", async () => {
+    const api = await startApiAnswering(
+      /^POST \/v1\/files\/urls$/,
+      (_request, { broken }) =>
+        Promise.resolve(broken(201, '{"upload_url":"http://127.0.0.1/"')),
+    );
+    await using(api, async () => {
+      const error = await client(api).files.createUrls(params).catch((e) => e);
+      assert.ok(error instanceof ConnectionError, String(error));
+      assert.match(
+        error.message,
+        /^Cannot create URLs for "a\.bin": the answer from http:\/\/127\.0\.0\.1:\d+\/v1\/files\/urls broke off: /,
+      );
+      assert.equal(error.url, `${api.baseUrl}/files/urls`);
+    });
+  });
+
+  test("an error answer to a part's PUT", async () => {
+    const api = await startApiAnswering(
+      /^PUT \/v1\/files\/uploads\/[^/]+\/parts\/1$/,
+      (_request, { broken }) =>
+        Promise.resolve(broken(400, '{"error":{"type":"bad_request"')),
+    );
+    await using(api, async () => {
+      const error = await client(api).files.uploadFile(
+        bytes(PART * 2, 5),
+        "prediction",
+        { name: "a.bin", partSize: PART, concurrency: 1 },
+      ).catch((e) => e);
+      assert.ok(error instanceof ConnectionError, String(error));
+      assert.match(
+        error.message,
+        /^Cannot upload "a\.bin": part 1: the answer from http:\/\/127\.0\.0\.1:\d+\/v1\/files\/uploads\/[^/]+\/parts\/1 broke off: /,
+      );
     });
   });
 });
