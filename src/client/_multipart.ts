@@ -22,6 +22,7 @@ import type { Transport } from "./_request.ts";
 import { requiredHeaders } from "./_required_headers.ts";
 import type { Source } from "./_source.ts";
 import { nodeFetch } from "./_node_http.ts";
+import { checkUrl } from "./_url.ts";
 
 /** What a multipart send needs besides the source. */
 export interface MultipartSend {
@@ -171,6 +172,7 @@ async function sendPart(
     if (typeof url?.url !== "string") {
       throw new FileUrlsError(`${action}: the API answered no part URL`);
     }
+    checkUrl(url.url, "the part URL", action);
     try {
       await transport.send(
         url.url,
@@ -226,11 +228,13 @@ async function complete(
 ): Promise<CompletedUpload> {
   const action = `${send.action}: cannot complete the upload`;
   try {
-    return await transport.post(
+    const completed = await transport.post(
       subresource(send.uploadUrl, "complete"),
       { parts },
       { action, signal: send.signal },
     ) as CompletedUpload;
+    checkUrl(completed?.download_url, "download_url", action);
+    return completed;
   } catch (error) {
     // A completion whose answer was lost, then tried again, finds the file.
     if (!(error instanceof ApiError && error.status === 409)) throw error;
@@ -273,6 +277,9 @@ export async function getStatus(
     | undefined;
   if (typeof status?.part_size !== "number" || !Array.isArray(status.parts)) {
     throw new FileUrlsError(`${action}: the API answered no upload status`);
+  }
+  if (status.state === "complete") {
+    checkUrl(status.download_url, "download_url", action);
   }
   return status;
 }

@@ -19,9 +19,10 @@ import {
 import { runtime } from "../_runtime.ts";
 import { FileUrlsError } from "./errors.ts";
 import { getStatus, sendParts } from "./_multipart.ts";
-import { displayUrl, type Transport } from "./_request.ts";
+import type { Transport } from "./_request.ts";
 import { requiredHeaders } from "./_required_headers.ts";
 import { openSource, type Source } from "./_source.ts";
+import { checkFileUrls, checkUrl } from "./_url.ts";
 import { readJson } from "./_body.ts";
 import type {
   FileContent,
@@ -77,7 +78,9 @@ export async function uploadFile(
     options.concurrency ?? DEFAULT_CONCURRENCY,
     "concurrency",
   );
-  if (options.resume !== undefined) checkUrl(options.resume, "resume");
+  if (options.resume !== undefined) {
+    checkUrl(options.resume, "resume", "Cannot upload");
+  }
   const source = await openSource(file, options);
   let settled = false;
   const report = (progress: UploadProgress) => {
@@ -149,7 +152,7 @@ async function single(
     mime_type: source.type,
   }, action);
   const urls = await destination.single(params, action);
-  checkUrl(urls.upload_url, "upload_url");
+  checkFileUrls(urls, action);
   report({ loaded: 0, total });
   const answer = await transport.send(
     urls.upload_url,
@@ -207,7 +210,7 @@ async function multipart(upload: Upload): Promise<UploadResult> {
       destination: { ...destination, multipart: undefined },
     });
   }
-  checkUrl(started.upload_url, "upload_url");
+  checkUrl(started.upload_url, "upload_url", action);
   return await sendAll(
     upload,
     started.upload_url,
@@ -331,27 +334,4 @@ function positive(value: number, option: string): number {
     );
   }
   return value;
-}
-
-/**
- * Refuses a URL that is not absolute http(s), before anything is sent to it.
- *
- * @param url The URL.
- * @param what Names it in the message, e.g. `upload_url`.
- * @throws {FileUrlsError} For a relative, `file:` or malformed URL.
- */
-export function checkUrl(url: unknown, what: string): void {
-  let parsed: URL | undefined;
-  try {
-    parsed = typeof url === "string" ? new URL(url) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === undefined || !/^https?:$/.test(parsed.protocol)) {
-    throw new FileUrlsError(
-      `Cannot upload: ${what} is not an absolute http(s) URL: ${
-        typeof url === "string" ? displayUrl(url) : String(url)
-      }`,
-    );
-  }
 }

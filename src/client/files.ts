@@ -16,6 +16,7 @@ import type { Client } from "./client.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import { type Transport, transportOf } from "./_request.ts";
 import { uploadFile } from "./_upload.ts";
+import { checkFileUrls } from "./_url.ts";
 import type {
   ClientOptions,
   FileContent,
@@ -64,6 +65,8 @@ export class Files {
    * @throws {ApiError} If the API answers with a status outside 2xx.
    * @throws {ConnectionError} If the API cannot be reached.
    * @throws {TimeoutError} If the API does not answer in time.
+   * @throws {FileUrlsError} If the answer is longer than 1 MiB, or a URL in
+   * it is not absolute `http:` or `https:`.
    *
    * @example
    * ```ts ignore
@@ -89,7 +92,9 @@ export class Files {
       throw new TypeError(`${action}: params must be an object`);
     }
     const checked = checkCreateParams({ ...params }, action);
-    return await this.#createUrls(checked, action, options.signal);
+    const urls = await this.#createUrls(checked, action, options.signal);
+    checkFileUrls(urls, action);
+    return urls;
   }
 
   /**
@@ -120,6 +125,8 @@ export class Files {
    * @throws {ApiError} If a server answers with a status outside 2xx.
    * @throws {ConnectionError} If a server cannot be reached.
    * @throws {TimeoutError} If a request goes silent for longer than `timeout`.
+   * @throws {FileUrlsError} If an answer is longer than 1 MiB, or a URL the
+   * API answered is not absolute `http:` or `https:` (nothing is sent to it).
    *
    * @example
    * ```ts ignore
@@ -152,8 +159,10 @@ export class Files {
    * @throws {TypeError} If no name can be found, or an argument is malformed.
    * @throws {RangeError} If `partSize` or `concurrency` is out of range.
    * @throws {FileUrlsError} If a request fails (`ApiError`,
-   * `ConnectionError`, `TimeoutError`), or the API's checksum of the file is
-   * not the client's; its `uploadUrl` resumes a multipart upload.
+   * `ConnectionError`, `TimeoutError`), an answer is longer than 1 MiB, a
+   * URL the API answered is not absolute `http:` or `https:`, or the API's
+   * checksum of the file is not the client's; its `uploadUrl` resumes a
+   * multipart upload.
    *
    * @example
    * ```ts ignore

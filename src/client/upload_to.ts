@@ -35,8 +35,9 @@ import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
  * and `timeout`.
  * @returns The uploaded file.
  * @throws {TypeError} If no name can be found, or an argument is malformed.
- * @throws {FileUrlsError} If a request fails or a URL is not absolute
- * http(s).
+ * @throws {FileUrlsError} If a request fails, an answer is longer than
+ * 1 MiB, or a URL is not absolute `http:` or `https:` (nothing is sent to
+ * it).
  *
  * @example In a browser, with URLs from your backend
  * ```ts ignore
