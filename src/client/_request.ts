@@ -97,6 +97,7 @@ export class Transport {
       body,
       headers,
       context,
+      true,
     );
   }
 

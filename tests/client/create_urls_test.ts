@@ -59,6 +59,28 @@ describe("createUrls()", () => {
     }
   });
 
+  test("goes through globalThis.fetch on every runtime (node:http only carries upload URLs)", async () => {
+    const api = await startApi();
+    const fetch = globalThis.fetch;
+    const seen: string[] = [];
+    globalThis.fetch = (input, init) => {
+      seen.push(String(input));
+      return fetch(input, init);
+    };
+    try {
+      await apiClient(api).files.createUrls({
+        name: "a.txt",
+        size: 1,
+        resource: "prediction",
+        mime_type: "text/plain",
+      });
+      assert.deepEqual(seen, [`${api.baseUrl}/files/urls`]);
+    } finally {
+      globalThis.fetch = fetch;
+      await api.close();
+    }
+  });
+
   test("rejects an answer without the two URLs", async () => {
     const api = await startApi(() => ({
       status: 200,
