@@ -145,7 +145,12 @@ function put(
           }
         }
         response.on("error", fail);
-        response.on("aborted", () => fail(new Error("the answer broke off")));
+        response.on("aborted", () =>
+          fail(
+            Object.assign(new Error("the answer broke off"), {
+              code: "ECONNRESET",
+            }),
+          ));
         response.on("end", () => {
           if (done) return;
           finish();

@@ -364,7 +364,12 @@ export function networkReason(error: unknown): string {
   ) {
     return "host not found";
   }
-  if (/ECONNRESET|ConnectionReset|connection reset|EPIPE/i.test(text)) {
+  // The last two are how Node's fetch and Deno's tell of an answer whose
+  // connection closed midway.
+  if (
+    /ECONNRESET|ConnectionReset|connection reset|EPIPE|other side closed|error reading a body/i
+      .test(text)
+  ) {
     return "connection reset";
   }
   const innermost = chain.map((e) => e.message).filter((m) =>
