@@ -16,11 +16,10 @@ import { FileUrlsError } from "./errors.ts";
  * @param url The URL, as the API answered it or the caller gave it.
  * @param what Names it in the message: `upload_url`, `download_url`, …
  * @param action What is being done, e.g. `Cannot upload "a.png"`.
- * @returns The URL.
  * @throws {FileUrlsError} For anything else: not a string, relative or
  * malformed, or of another scheme.
  */
-export function checkUrl(url: unknown, what: string, action: string): string {
+export function checkUrl(url: unknown, what: string, action: string): void {
   if (typeof url !== "string") {
     throw new FileUrlsError(
       `${action}: ${what} is not a URL: got ${describe(url)}`,
@@ -41,7 +40,6 @@ export function checkUrl(url: unknown, what: string, action: string): string {
       `${action}: ${what} is a ${parsed.protocol} URL, not http: or https:`,
     );
   }
-  return url;
 }
 
 /**

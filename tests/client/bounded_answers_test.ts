@@ -70,7 +70,7 @@ async function rejectsWith(
 }
 
 /** Runs `fn` with `api`, then closes it. */
-async function using(
+async function withApi(
   api: FloodApi,
   fn: (api: FloodApi) => Promise<void>,
 ): Promise<void> {
@@ -94,7 +94,7 @@ describe("answers of the API are read up to 1 MiB", () => {
       /^POST \/v1\/files\/urls$/,
       (_request, { endless }) => Promise.resolve(endless(201)),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       await rejectsWith(
         client(api).files.createUrls(params),
         `Cannot create URLs for "a.bin": the API's answer is longer than 1 MiB`,
@@ -109,7 +109,7 @@ describe("answers of the API are read up to 1 MiB", () => {
         /^POST \/v1\/files\/urls$/,
         async (request, { route }) => await padded(await route(request), size),
       );
-      await using(api, async () => {
+      await withApi(api, async () => {
         const created = client(api).files.createUrls(params);
         if (ok) {
           assert.match((await created).upload_url, /^http:\/\/127\.0\.0\.1/);
@@ -129,7 +129,7 @@ describe("answers of the API are read up to 1 MiB", () => {
       (_request, { endless }) =>
         Promise.resolve(endless(201, '{"upload_url":"http://127.0.0.1/"')),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       await rejectsWith(
         client(api).files.upload(new File(["abc"], "a.bin")),
         `Cannot upload "a.bin": the API's answer is longer than 1 MiB`,
@@ -145,7 +145,7 @@ describe("answers of the API are read up to 1 MiB", () => {
       async (request, { route, endless }) =>
         endless((await route(request)).status),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       await rejectsWith(
         client(api).files.upload(new File(["abc"], "a.bin")),
         `Cannot upload "a.bin": the API's answer is longer than 1 MiB`,
@@ -164,7 +164,7 @@ describe("an error answer is read up to 64 KiB", () => {
           endless(400, '{"error":{"type":"bad_request","message":"No way"}}'),
         ),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       const error = await client(api).files.upload(
         new File(["abc"], "a.bin"),
       ).catch((e) => e);
@@ -194,7 +194,7 @@ describe("a multipart upload reads its answers up to the limits", () => {
       /^POST \/v1\/files\/uploads\/[^/]+\/parts$/,
       (_request, { endless }) => Promise.resolve(endless(200, '{"parts":[')),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       await rejectsWith(
         upload(api),
         `Cannot upload "a.bin": part 1: the API's answer is longer than 1 MiB`,
@@ -209,7 +209,7 @@ describe("a multipart upload reads its answers up to the limits", () => {
       async (request, { route, endless }) =>
         endless((await route(request)).status),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       const result = await upload(api);
       assert.equal(result.size, data.byteLength);
       assert.equal(result.multipart, true);
@@ -225,7 +225,7 @@ describe("a multipart upload reads its answers up to the limits", () => {
           endless(400, '{"error":{"type":"bad_request","message":"Bad part"}}'),
         ),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       await rejectsWith(
         upload(api),
         'Cannot upload "a.bin": part 1: server responded with 400: Bad part',
@@ -240,7 +240,7 @@ describe("a multipart upload reads its answers up to the limits", () => {
       /^POST \/v1\/files\/uploads\/[^/]+\/complete$/,
       (_request, { endless }) => Promise.resolve(endless(201)),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       await rejectsWith(
         upload(api),
         `Cannot upload "a.bin": cannot complete the upload: the API's answer is longer than 1 MiB`,
@@ -254,7 +254,7 @@ describe("a multipart upload reads its answers up to the limits", () => {
       /^GET \/v1\/files\/uploads\/[^/]+$/,
       (_request, { endless }) => Promise.resolve(endless(200)),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       const started = await fetch(`${api.baseUrl}/files/uploads`, {
         method: "POST",
         headers: {
@@ -287,7 +287,7 @@ describe("an answer that breaks off is a ConnectionError", () => {
       (_request, { broken }) =>
         Promise.resolve(broken(201, '{"upload_url":"http://127.0.0.1/"')),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       const error = await client(api).files.createUrls(params).catch((e) => e);
       assert.ok(error instanceof ConnectionError, String(error));
       assert.match(
@@ -304,7 +304,7 @@ describe("an answer that breaks off is a ConnectionError", () => {
       (_request, { broken }) =>
         Promise.resolve(broken(400, '{"error":{"type":"bad_request"')),
     );
-    await using(api, async () => {
+    await withApi(api, async () => {
       const error = await client(api).files.uploadFile(
         bytes(PART * 2, 5),
         "prediction",
