@@ -49,7 +49,7 @@ export interface ApiErrorInit {
   detail: string;
   /** The answer's headers. */
   headers: Headers;
-  /** The answer itself, its body already read. */
+  /** The answer itself, its body already read (at most its first 64 KiB). */
   response?: Response;
 }
 
@@ -80,7 +80,10 @@ export class ApiError extends FileUrlsError {
   readonly requestId: string | undefined;
   /** The answer's headers. */
   readonly headers: Headers;
-  /** The answer itself, its body already read; absent if none was given. */
+  /**
+   * The answer itself, its body already read (at most its first 64 KiB);
+   * absent if none was given.
+   */
   readonly response: Response | undefined;
 
   /**
