@@ -2,8 +2,9 @@
  * A TCP proxy on loopback that drops (or stalls) one connection in the
  * middle of a request body: once it has passed `after` bytes of the body of
  * the first request whose request line matches `pattern`, it closes both
- * sides (or passes nothing more on that connection). Every other byte passes
- * through unchanged.
+ * sides (or passes nothing more on that connection, or waits for the
+ * server's answer and closes both sides instead of passing it on). Every
+ * other byte passes through unchanged.
  *
  * @module
  */
@@ -28,14 +29,16 @@ export interface CutProxy {
  * @param pattern Picks the request to cut, by its request line.
  * @param after Body bytes to let through before the cut.
  * @param mode `"cut"` closes the connection; `"stall"` keeps it open and
- * passes nothing more, as a network that went silent.
+ * passes nothing more, as a network that went silent; `"lose-answer"` lets
+ * the request through and closes the connection when the answer comes, as a
+ * network that failed just after the server did its work.
  * @returns The running proxy.
  */
 export function startCutProxy(
   target: number,
   pattern: RegExp,
   after: number,
-  mode: "cut" | "stall" = "cut",
+  mode: "cut" | "stall" | "lose-answer" = "cut",
 ): Promise<CutProxy> {
   let done = false;
   const lines: string[] = [];
@@ -49,7 +52,15 @@ export function startCutProxy(
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
-    upstream.pipe(client);
+    let losing = false;
+    if (mode === "lose-answer") {
+      upstream.on("data", (chunk: Buffer) => {
+        if (losing) drop();
+        else client.write(chunk);
+      });
+    } else {
+      upstream.pipe(client);
+    }
     let watching = false;
     let cutting = false;
     let passed = 0;
@@ -82,6 +93,15 @@ export function startCutProxy(
         }
         upstream.write(chunk.subarray(0, bodyStart + 4));
         chunk = chunk.subarray(bodyStart + 4);
+      }
+      if (mode === "lose-answer") {
+        upstream.write(chunk);
+        passed += chunk.length;
+        if (passed >= after) {
+          done = true;
+          losing = true;
+        }
+        return;
       }
       const room = after - passed;
       upstream.write(chunk.subarray(0, Math.max(0, room)));

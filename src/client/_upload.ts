@@ -17,7 +17,7 @@ import {
   type UploadedPart,
 } from "../api.ts";
 import { runtime } from "../_runtime.ts";
-import { FileUrlsError } from "./errors.ts";
+import { ApiError, FileUrlsError } from "./errors.ts";
 import { getStatus, sendParts } from "./_multipart.ts";
 import type { Transport } from "./_request.ts";
 import { requiredHeaders } from "./_required_headers.ts";
@@ -180,7 +180,21 @@ async function single(
           retry: { attempt, reason: String(reason) },
         }),
     },
-  );
+  ).catch(async (error) => {
+    // Refused because the file is there (409 from the route, 412 from a
+    // bucket with conditional writes): an earlier attempt stored it and its
+    // answer was lost, to a retry of ours or to a runtime that sent the
+    // request again by itself on a connection that closed. Done, if what is
+    // stored is exactly these bytes.
+    if (
+      error instanceof ApiError &&
+      (error.status === 409 || error.status === 412) &&
+      await isStored(transport, urls.download_url, data, action, signal)
+    ) {
+      return undefined;
+    }
+    throw error;
+  });
   report({ loaded: total, total });
   return {
     downloadUrl: urls.download_url,
@@ -190,6 +204,52 @@ async function single(
     mimeType: source.type,
     multipart: false,
   };
+}
+
+/**
+ * Tells whether the file at `downloadUrl` is exactly `data`, reading both
+ * side by side, never more than one chunk of each at a time.
+ */
+async function isStored(
+  transport: Transport,
+  downloadUrl: string,
+  data: Blob | Uint8Array,
+  action: string,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const size = data instanceof Blob ? data.size : data.byteLength;
+  try {
+    return await transport.send(
+      downloadUrl,
+      () => ({ method: "GET" }),
+      async (response) => {
+        const reader = response.body?.getReader();
+        let offset = 0;
+        try {
+          while (reader !== undefined) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            const end = offset + value.byteLength;
+            if (end > size) return false;
+            const sent = data instanceof Blob
+              ? new Uint8Array(await data.slice(offset, end).arrayBuffer())
+              : data.subarray(offset, end);
+            for (let i = 0; i < value.byteLength; i++) {
+              if (value[i] !== sent[i]) return false;
+            }
+            offset = end;
+          }
+          return offset === size;
+        } finally {
+          await reader?.cancel().catch(() => {});
+        }
+      },
+      { action, signal },
+    );
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return false;
+  }
 }
 
 /** A multipart upload: started here, or by `destination`. */
