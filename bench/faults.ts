@@ -562,6 +562,7 @@ function endlessApi(): Promise<Server> {
 async function endlessAnswer(runtime: Runtime, dir: string): Promise<Row[]> {
   const api = await endlessApi();
   try {
+    await mkdir(dir, { recursive: true });
     const file = join(dir, "endless.bin");
     await writeFile(file, randomBytes(1024));
     const port = (api.address() as { port: number }).port;
@@ -579,8 +580,10 @@ async function endlessAnswer(runtime: Runtime, dir: string): Promise<Row[]> {
       {},
       { allowFailure: true },
     );
-    const error = measured.stderr.trim().split("\n").find((line) =>
-      /Error/.test(line)
+    // deno-lint-ignore no-control-regex
+    const plain = measured.stderr.replace(/\x1b\[[0-9;]*m/g, "");
+    const error = /(\w*Error): (Cannot [^\n]*)/.exec(plain)?.slice(1).join(
+      ": ",
     ) ?? `exit ${measured.code}`;
     return [{
       attack: "endless answer to POST /files/urls",

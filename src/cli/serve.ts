@@ -39,7 +39,8 @@ Options:
                        go in parts (default: FILEURLS_MAX_SIZE, else 1GiB)
   --timeout SECONDS    Close a connection that sends no complete request
                        head, or whose body or answer moves no byte, for this
-                       long (default: 30)
+                       long, and an upload that brings less than 1 KiB in
+                       it (default: 30)
   --grace SECONDS      On SIGINT or SIGTERM, let uploads in flight finish
                        for this long, then end them with a retryable 503
                        (default: 10)

@@ -1,6 +1,7 @@
 /**
  * Every request body the route reads goes through a {@linkcode GuardedBody}:
- * a body that moves no byte for `bodyTimeout` ms is cut (408), and every body
+ * a body that brings less than {@linkcode MIN_PROGRESS} bytes in
+ * `bodyTimeout` ms is cut (408), and every body
  * still being read is cut when the route's `signal` aborts (503), so that a
  * stalled or interrupted upload never holds its key or leaves bytes behind.
  *
@@ -17,6 +18,13 @@ import type { Config } from "./options.ts";
 
 /** The largest JSON body accepted, in bytes. */
 export const MAX_JSON_BYTES = 64 * 1024;
+
+/**
+ * The least a body must bring per `bodyTimeout`: 1 KiB. A body that drips a
+ * byte every few seconds holds its connection and its key as surely as a
+ * silent one; 1 KiB/s goes through whatever the timeout.
+ */
+export const MIN_PROGRESS = 1024;
 
 /** Seconds a client is asked to wait before it tries again after a shutdown. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -55,10 +63,10 @@ function seconds(ms: number): string {
 /**
  * A request body read through a guard: it counts the bytes as they arrive
  * from the request, and cuts the body (erroring its stream and cancelling the
- * request's) once it moved no byte for `bodyTimeout` ms while being read, or
- * when the route's `signal` aborts.
+ * request's) once it brought less than {@linkcode MIN_PROGRESS} bytes in
+ * `bodyTimeout` ms of being read, or when the route's `signal` aborts.
  *
- * The idle time is counted only while a read of the request is pending: a
+ * The time is counted only while a read of the request is pending: a
  * consumer that is slow to read (a busy disk) never makes the body time out.
  */
 export class GuardedBody {
@@ -67,6 +75,10 @@ export class GuardedBody {
   #received = 0;
   #state: "reading" | "ended" | "failed" | "cancelled" | Cut = "reading";
   #timeout: number;
+  /** Bytes since the body last brought {@linkcode MIN_PROGRESS}. */
+  #trickle = 0;
+  /** Milliseconds spent waiting for the body since then. */
+  #waited = 0;
 
   /**
    * Guards a body.
@@ -93,7 +105,11 @@ export class GuardedBody {
         if (signal?.aborted) return cut("shutdown");
         const onAbort = () => cut("shutdown");
         signal?.addEventListener("abort", onAbort);
-        const timer = setTimeout(() => cut("timeout"), bodyTimeout);
+        const started = Date.now();
+        const timer = setTimeout(
+          () => cut("timeout"),
+          Math.max(0, bodyTimeout - this.#waited),
+        );
         try {
           while (true) {
             const result = await reader.read();
@@ -105,6 +121,13 @@ export class GuardedBody {
             }
             if (result.value.byteLength === 0) continue;
             this.#received += result.value.byteLength;
+            this.#trickle += result.value.byteLength;
+            if (this.#trickle >= MIN_PROGRESS) {
+              this.#trickle = 0;
+              this.#waited = 0;
+            } else {
+              this.#waited += Date.now() - started;
+            }
             controller.enqueue(result.value);
             return;
           }
@@ -152,7 +175,13 @@ export class GuardedBody {
     if (this.#state === "timeout") {
       return new RouteError(
         408,
-        `${action}: no byte of the body arrived for ${seconds(this.#timeout)}`,
+        this.#trickle === 0
+          ? `${action}: no byte of the body arrived for ${
+            seconds(this.#timeout)
+          }`
+          : `${action}: the body stalled: ${this.#trickle} bytes in ${
+            seconds(this.#timeout)
+          }, less than 1 KiB`,
         close,
       );
     }

@@ -148,11 +148,12 @@ export interface FilesRouteOptions {
    */
   onUploaded?: (file: StoredFile) => void | Promise<void>;
   /**
-   * How long a request body may go without a byte arriving, in
-   * milliseconds: the `PUT` on an upload URL or a part URL, and the JSON
-   * body of a `POST`. A body that stalls that long is cancelled and answers
-   * 408; nothing of it is kept and the upload URL works again at once. Only
-   * silence counts: a slow body that keeps moving is never cut.
+   * How long a request body may take to bring each KiB, in milliseconds:
+   * the `PUT` on an upload URL or a part URL, and the JSON body of a
+   * `POST`. A body that brings less than 1 KiB in that time (silent, or
+   * dripping a byte now and then) is cancelled and answers 408; nothing of
+   * it is kept and the upload URL works again at once. A body at 1 KiB/s is
+   * never cut, and time spent waiting for the storage does not count.
    *
    * @default {30000} 30 s
    */

@@ -1,8 +1,9 @@
 /**
- * Request bodies on a real server on loopback: a body that stalls is cut
- * after `bodyTimeout` (408), the route's `signal` cuts the bodies still
- * arriving and refuses new uploads (503), and neither leaves anything stored
- * or holds the key; a slow body that keeps moving is never cut.
+ * Request bodies on a real server on loopback: a body that stalls, or that
+ * brings less than 1 KiB per `bodyTimeout`, is cut (408), the route's
+ * `signal` cuts the bodies still arriving and refuses new uploads (503), and
+ * neither leaves anything stored or holds the key; a slow body that brings
+ * at least 1 KiB per `bodyTimeout` is never cut.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -41,13 +42,13 @@ async function setUp(
   return { t, server: await serve(t.app), dir };
 }
 
-async function createUrl(server: Served): Promise<string> {
+async function createUrl(server: Served, size = SIZE): Promise<string> {
   const res = await fetch(`${server.url}/v1/files/urls`, {
     method: "POST",
     headers: { authorization: `Bearer ${API_KEY}` },
     body: JSON.stringify({
       name: "a.bin",
-      size: SIZE,
+      size,
       resource: "prediction",
       mime_type: TYPE,
     }),
@@ -93,7 +94,7 @@ for (const [label, serve] of servers) {
         assert.deepEqual(errorOf(answer.body), {
           type: "request_timeout",
           message:
-            'Cannot upload "a.bin": no byte of the body arrived for 0.3 s',
+            'Cannot upload "a.bin": the body stalled: 500 bytes in 0.3 s, less than 1 KiB',
         });
         assert.deepEqual(await leftovers(dir), []);
         assert.deepEqual(t.storage.completed, []);
@@ -142,7 +143,7 @@ for (const [label, serve] of servers) {
         assert.deepEqual(errorOf(answer.body), {
           type: "request_timeout",
           message:
-            "Cannot upload part 1: no byte of the body arrived for 0.3 s",
+            "Cannot upload part 1: the body stalled: 400 bytes in 0.3 s, less than 1 KiB",
         });
         const status = await (await fetch(upload_url)).json();
         assert.deepEqual(status.parts, []);
@@ -172,7 +173,7 @@ for (const [label, serve] of servers) {
         assert.deepEqual(errorOf(answer.body), {
           type: "request_timeout",
           message:
-            "Cannot create file URLs: no byte of the body arrived for 0.3 s",
+            "Cannot create file URLs: the body stalled: 17 bytes in 0.3 s, less than 1 KiB",
         });
         assert.deepEqual(t.storage.calls, []);
       } finally {
@@ -180,20 +181,57 @@ for (const [label, serve] of servers) {
       }
     });
 
-    test("a slow body that keeps moving is never cut", async () => {
+    test("a slow body that brings 1 KiB per bodyTimeout is never cut", async () => {
       const { t, server } = await setUp(serve);
       try {
-        const url = await createUrl(server);
-        const request = openRequest(url, "PUT", HEAD);
-        // 50 bytes every 50 ms: 1 s in all, over three times bodyTimeout.
-        for (let offset = 0; offset < SIZE; offset += 50) {
-          request.send(DATA.subarray(offset, offset + 50));
-          await new Promise((resolve) => setTimeout(resolve, 50));
+        const size = 8 * 1024;
+        const data = bytes(size);
+        const url = await createUrl(server, size);
+        const request = openRequest(url, "PUT", {
+          "Content-Type": TYPE,
+          "Content-Length": String(size),
+        });
+        // 512 bytes every 100 ms (1.5 KiB per bodyTimeout): 1.6 s in all,
+        // over five times bodyTimeout.
+        for (let offset = 0; offset < size; offset += 512) {
+          request.send(data.subarray(offset, offset + 512));
+          await new Promise((resolve) => setTimeout(resolve, 100));
         }
         const answer = await request.response;
         request.close();
         assert.equal(answer?.status, 201, answer?.body);
         assert.equal(t.storage.completed.length, 1);
+      } finally {
+        await server.close();
+      }
+    });
+
+    test("a body that drips, bringing less than 1 KiB per bodyTimeout, answers 408 and keeps nothing", async () => {
+      const { t, server, dir } = await setUp(serve);
+      try {
+        const url = await createUrl(server);
+        const request = openRequest(url, "PUT", HEAD);
+        let dripping = true;
+        const started = Date.now();
+        const drip = (async () => {
+          // 20 bytes every 50 ms: about 120 bytes per bodyTimeout.
+          for (let offset = 0; dripping && offset < SIZE; offset += 20) {
+            request.send(DATA.subarray(offset, offset + 20));
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        })();
+        const answer = await request.response;
+        dripping = false;
+        await drip;
+        request.close();
+        assert.equal(answer?.status, 408, answer?.body);
+        assert.ok(Date.now() - started < 900, "cut within 3 × bodyTimeout");
+        assert.match(
+          errorOf(answer!.body).message,
+          /^Cannot upload "a\.bin": the body stalled: \d+ bytes in 0\.3 s, less than 1 KiB$/,
+        );
+        assert.deepEqual(await leftovers(dir), []);
+        assert.deepEqual(t.storage.completed, []);
       } finally {
         await server.close();
       }
