@@ -346,7 +346,7 @@ async function slowloris(runtime: Runtime, dir: string): Promise<Row[]> {
     row(
       `steady upload at 1 KiB/s for ${Math.ceil(TIMEOUT_S * 1.5)} s`,
       f.statuses[0] === "201"
-        ? `201 after ${seconds(f.closed)}: not cut`
+        ? `201, not cut (closed as idle after ${seconds(f.closed)})`
         : report(f),
     );
   } finally {
