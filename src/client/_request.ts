@@ -283,6 +283,14 @@ function checkBaseUrl(option: string | URL | undefined): string {
       { cause },
     );
   }
+  // "localhost:8787" parses as a URL of the scheme "localhost:".
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError(
+      `Cannot create a client: baseUrl must be an absolute http: or https: URL, got ${
+        JSON.stringify(String(baseUrl))
+      }`,
+    );
+  }
   return url.href.replace(/\/+$/, "");
 }
 

@@ -29,7 +29,8 @@ export class Client {
    * Creates a client.
    *
    * @param options Base URL, API key, `fetch`, retries, timeout and headers.
-   * @throws {TypeError} If there is no base URL, or an option is malformed.
+   * @throws {TypeError} If there is no base URL, the base URL is not an
+   * absolute `http:` or `https:` URL, or an option is malformed.
    * @throws {RangeError} If `maxRetries` or `timeout` is out of range.
    */
   constructor(options: ClientOptions = {}) {

@@ -374,6 +374,20 @@ describe("bad arguments throw before any request", () => {
     }
   });
 
+  test("a baseUrl that is not absolute http: or https:", () => {
+    for (
+      const baseUrl of ["localhost:8787", "ftp://example.com/v1", "file:///v1"]
+    ) {
+      assert.throws(() => new Client({ baseUrl }), {
+        name: "TypeError",
+        message:
+          `Cannot create a client: baseUrl must be an absolute http: or https: URL, got ${
+            JSON.stringify(baseUrl)
+          }`,
+      });
+    }
+  });
+
   test("negative maxRetries", () => {
     assert.throws(
       () => new Client({ baseUrl: "http://127.0.0.1:1", maxRetries: -1 }),
