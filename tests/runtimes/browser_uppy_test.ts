@@ -69,13 +69,14 @@ function uppyBackend(client: Client): Hono {
       });
     } catch (error) {
       if (error instanceof ApiError) {
+        // The API's refusal: 413 too large, 415 a type it does not take, …
         return c.json(
           { error: error.message },
           error.status as ContentfulStatusCode,
         );
       }
       if (error instanceof TypeError || error instanceof RangeError) {
-        return c.json({ error: error.message }, 400);
+        return c.json({ error: error.message }, 400); // a name the API refuses
       }
       throw error;
     }
