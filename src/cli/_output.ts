@@ -6,7 +6,7 @@
 
 import process from "node:process";
 
-/** What went wrong with the command line: exit code 2, with the usage. */
+/** What went wrong with the command line: exit code 2, and a pointer to `--help`. */
 export class UsageError extends Error {
   /**
    * Makes the error.
@@ -80,4 +80,49 @@ export function flushed(): Promise<void> {
       })
     ),
   ).then(() => {});
+}
+
+/**
+ * The known word nearest to a mistyped one, if it is within two edits
+ * (Levenshtein distance), e.g. `upload` for `uplaod`.
+ *
+ * @param word What was typed.
+ * @param known The words it may have meant.
+ * @returns The nearest, or `undefined` when none is that near.
+ */
+export function suggest(word: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(word, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Insertions, deletions, substitutions and swaps of neighbours. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i]);
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        rows[i][j] = j;
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(
+        rows[i - 1][j] + 1,
+        rows[i][j - 1] + 1,
+        rows[i - 1][j - 1] + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return rows[a.length][b.length];
 }
