@@ -383,8 +383,11 @@ export function networkReason(error: unknown): string {
   const innermost = chain.map((e) => e.message).filter((m) =>
     typeof m === "string" && m !== ""
   ).pop() as string | undefined;
-  if (/CERT|TLS|SSL|certificate/i.test(text)) {
-    return `TLS: ${innermost ?? "handshake failed"}`;
+  // Deno's (rustls) say "received corrupt message" or "InvalidCertificate",
+  // after the URL and "client error (Connect)": keep only the last clause.
+  if (/CERT|TLS|SSL|certificate|corrupt message/i.test(text)) {
+    const clause = innermost?.split(": ").pop();
+    return `TLS: ${clause || "handshake failed"}`;
   }
   return innermost || String(error);
 }
