@@ -366,9 +366,9 @@ const TESTS = join(ROOT, "tests");
 /**
  * Runtime suites that cannot run on Node against the package, left out by
  * default: `.ci/test` runs them on their own (workerd by miniflare, Chromium
- * by playwright-core). Paths under `tests/`.
+ * by playwright-core: `runtimes/browser*_test.ts`). Paths under `tests/`.
  */
-const OWN_SUITES = ["runtimes/workerd_test.ts", "runtimes/browser_test.ts"];
+const OWN_SUITES = /^runtimes\/(workerd|browser[^/]*)_test\.ts$/;
 
 /**
  * Whether a test file under `tests/` is left out: one of
@@ -377,7 +377,8 @@ const OWN_SUITES = ["runtimes/workerd_test.ts", "runtimes/browser_test.ts"];
  * (`s3_test.ts`).
  */
 function isIgnored(path: string): boolean {
-  return [...OWN_SUITES, ...ignored].some((name) => {
+  if (OWN_SUITES.test(path)) return true;
+  return ignored.some((name) => {
     const wanted = name.replace(/^(\.\/)?tests\//, "");
     return wanted === path ||
       (!wanted.includes("/") && wanted === path.split("/").at(-1));
