@@ -29,10 +29,12 @@ import {
   messageOf,
   print,
   printError,
+  suggest,
   UsageError,
 } from "./_output.ts";
 import { serve, SERVE_USAGE } from "./serve.ts";
 import { upload, UPLOAD_USAGE } from "./upload.ts";
+import { VERSION } from "./_version.ts";
 
 const USAGE = `Usage: fileurls <command> [options]
 
@@ -41,7 +43,8 @@ Commands:
   upload    Upload files and print their download URLs
 
 Options:
-  -h, --help    Show help; "fileurls <command> --help" for a command's options
+  -h, --help       Show help; "fileurls <command> --help" for a command's options
+  -V, --version    Show the version
 
 Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
 `;
@@ -92,23 +95,57 @@ export async function main(args: string[]): Promise<number> {
       case "--help":
         print(USAGE);
         return 0;
+      case "-V":
+      case "--version":
+        print(`fileurls ${VERSION}\n`);
+        return 0;
       case undefined:
         printError(USAGE);
         return 2;
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      default: {
+        const near = suggest(command, Object.keys(commands));
+        throw new UsageError(
+          `unknown command ${JSON.stringify(command)}` +
+            (near === undefined ? "" : ` (did you mean ${near}?)`),
+        );
+      }
     }
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       const known = Object.hasOwn(commands, command);
       const usage = known ? commands[command][1] : USAGE;
       const prefix = known ? `fileurls ${command}` : "fileurls";
-      printError(`${prefix}: ${(error as Error).message}\n\n${usage}`);
+      const message = error instanceof UsageError
+        ? error.message
+        : parseArgsMessage(error as Error, usage);
+      printError(
+        `${prefix}: ${message}\nRun "${prefix} --help" for the usage.\n`,
+      );
       return 2;
     }
     printError(`fileurls: ${messageOf(error)}\n`);
     return 1;
   }
+}
+
+/**
+ * What `parseArgs` threw, said shorter, with the option meant where a
+ * mistyped one is near a known one.
+ */
+function parseArgsMessage(error: Error, usage: string): string {
+  const quoted = /'([^']*)'/.exec(error.message)?.[1];
+  const code = (error as { code?: string }).code;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && quoted !== undefined) {
+    const option = quoted.replace(/=.*$/, "");
+    const known = [...new Set(usage.match(/--[a-z][a-z-]*/g) ?? [])];
+    const near = option.startsWith("--") ? suggest(option, known) : undefined;
+    return `unknown option ${option}` +
+      (near === undefined ? "" : ` (did you mean ${near}?)`);
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL" && quoted !== undefined) {
+    return `unexpected argument ${JSON.stringify(quoted)}`;
+  }
+  return error.message;
 }
 
 /** `-h` or `--help` among the options (before any `--`). */

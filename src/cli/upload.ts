@@ -11,8 +11,15 @@ import { parseArgs } from "node:util";
 import { DEFAULT_RESOURCE } from "../api.ts";
 import { basename } from "../_path.ts";
 import { Client } from "../client/client.ts";
-import { ApiError } from "../client/errors.ts";
-import type { UploadResult } from "../client/types.ts";
+import { ApiError, ConnectionError } from "../client/errors.ts";
+import type { UploadProgress, UploadResult } from "../client/types.ts";
+import { downloadExpiry } from "./_expiry.ts";
+import {
+  advance,
+  type FileState,
+  ProgressDisplay,
+  renderDone,
+} from "./_progress.ts";
 import { openResume } from "./_resume.ts";
 import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
 
@@ -20,29 +27,141 @@ import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
 export const UPLOAD_USAGE: string = `Usage: fileurls upload [options] FILE...
 
 Uploads each FILE ("-" reads standard input) and prints one download URL per
-line.
+line, in the order given. On a terminal, standard error shows each file's
+progress and how long its link works.
 
 Options:
-  --base-url URL       The API's base URL (default: FILEURLS_BASE_URL)
-  --api-key KEY        The API key (default: FILEURLS_API_KEY)
-  --name NAME          The file name to upload as; needed for "-", and only
-                       for a single FILE (default: the file's own name)
-  --resource NAME      What the files are for (default: prediction)
-  --timeout SECONDS    How long a request may go without a byte moving
-                       (default: 300)
-  --part-size MIB      Files larger than this go in parts of this size,
-                       resumable (default: 5)
-  --no-resume          Start every file over, even where an earlier run left
-                       an unfinished upload of it
-  --json               Print one JSON object per file instead:
-                       {"file","id","name","size","mime_type","download_url",
-                       "sha256"}
-  -h, --help           Show this help
+  -u, --base-url URL        The API's base URL, e.g. http://127.0.0.1:8787/v1
+                            (default: FILEURLS_BASE_URL)
+  -k, --api-key KEY         The API key (default: FILEURLS_API_KEY)
+  -n, --name NAME           The file name to upload as; needed for "-", and
+                            only for a single FILE (default: the file's own)
+      --resource NAME       What the files are for (default: prediction)
+  -c, --concurrency N       Files uploaded at once (default: 2)
+      --part-concurrency N  Parts of one file sent at once (default: 4)
+      --part-size MIB       Files larger than this go in parts of this size,
+                            resumable (default: 5)
+      --timeout SECONDS     How long a request may go without a byte moving
+                            (default: 300)
+      --no-resume           Start every file over, even where an earlier run
+                            left an unfinished upload of it
+  -j, --json                Print one JSON object per file instead:
+                            {"file","id","name","size","mime_type",
+                            "download_url","expires_at","sha256"}
+  -q, --quiet               Nothing on standard error but errors
+  -h, --help                Show this help
 
 A file sent in parts that fails midway is resumed by running the same
 command again: its upload is kept in ~/.local/state/fileurls/uploads
 (FILEURLS_STATE_DIR or XDG_STATE_HOME move it) until it completes.
 `;
+
+/** The options of `fileurls upload`, for `parseArgs`. */
+const OPTIONS = {
+  "base-url": { type: "string", short: "u" },
+  "api-key": { type: "string", short: "k" },
+  name: { type: "string", short: "n" },
+  resource: { type: "string", default: DEFAULT_RESOURCE },
+  concurrency: { type: "string", short: "c", default: "2" },
+  "part-concurrency": { type: "string", default: "4" },
+  timeout: { type: "string", default: "300" },
+  "part-size": { type: "string", default: "5" },
+  "no-resume": { type: "boolean", default: false },
+  json: { type: "boolean", short: "j", default: false },
+  quiet: { type: "boolean", short: "q", default: false },
+} as const;
+
+/** Where what happens to one file is told: the terminal's display, or not. */
+interface Report {
+  /** A file starts. */
+  start(key: number, label: string): void;
+  /** It came this far. */
+  progress(key: number, progress: UploadProgress): void;
+  /** Something worth saying while it goes on, e.g. a retry. */
+  note(key: number, note: string): void;
+  /** It is uploaded: `write` prints its line on standard output. */
+  done(
+    key: number,
+    result: UploadResult,
+    expiresAt: Date | undefined,
+    write: () => void,
+  ): void;
+  /** It failed: `message` goes to standard error. */
+  failed(key: number | undefined, message: string): void;
+  /** Writes to standard output. */
+  print(write: () => void): void;
+  close(): void;
+}
+
+/** Errors only, on standard error. */
+const plainReport: Report = {
+  start() {},
+  progress() {},
+  note() {},
+  done: (_key, _result, _expires, write) => write(),
+  failed: (_key, message) => printError(message),
+  print: (write) => write(),
+  close() {},
+};
+
+function terminalReport(): Report {
+  const stderr = process.stderr as { columns?: number };
+  const display = new ProgressDisplay({
+    write: (text) => process.stderr.write(text),
+    get columns() {
+      return stderr.columns;
+    },
+  });
+  const states = new Map<number, FileState>();
+  return {
+    start(key, label) {
+      states.set(key, display.add(key, label));
+    },
+    progress(key, { loaded, total, retry }) {
+      const state = states.get(key);
+      if (state === undefined) return;
+      advance(state, loaded, total, display.now());
+      if (retry !== undefined) {
+        state.note = `retrying (${retryReason(retry.reason)})`;
+      }
+      display.changed();
+    },
+    note(key, note) {
+      const state = states.get(key);
+      if (state === undefined) return;
+      state.note = note;
+      display.changed();
+    },
+    done(key, result, expiresAt, write) {
+      const state = states.get(key)!;
+      states.delete(key);
+      display.remove(key, () => {
+        const line = renderDone(
+          state,
+          result.size,
+          expiresAt,
+          display.now(),
+          display.width(),
+        );
+        process.stderr.write(`${line}\n`);
+        write();
+      });
+    },
+    failed(key, message) {
+      if (key !== undefined) states.delete(key);
+      const write = () => printError(message);
+      if (key === undefined) display.above(write);
+      else display.remove(key, write);
+    },
+    print: (write) => display.above(write),
+    close: () => display.close(),
+  };
+}
+
+/** A retry's reason in a few words: `connection reset`, `status 503`. */
+function retryReason(reason: string): string {
+  return reason.replace(/^[A-Za-z]*Error: /, "");
+}
 
 /**
  * Runs `fileurls upload`.
@@ -54,16 +173,7 @@ command again: its upload is kept in ~/.local/state/fileurls/uploads
 export async function upload(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: {
-      "base-url": { type: "string" },
-      "api-key": { type: "string" },
-      name: { type: "string" },
-      resource: { type: "string", default: DEFAULT_RESOURCE },
-      timeout: { type: "string", default: "300" },
-      "part-size": { type: "string", default: "5" },
-      "no-resume": { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-    },
+    options: OPTIONS,
     strict: true,
     allowPositionals: true,
   });
@@ -77,83 +187,199 @@ export async function upload(args: string[]): Promise<number> {
   if (positionals.filter((file) => file === "-").length > 1) {
     throw new UsageError('standard input ("-") can be uploaded only once');
   }
-  const timeout = Number(values.timeout);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(values.timeout) || timeout <= 0) {
-    throw new UsageError(
-      `--timeout must be a positive number of seconds, got ${
-        JSON.stringify(values.timeout)
-      }`,
-    );
-  }
-  const partMib = Number(values["part-size"]);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(values["part-size"]) || partMib <= 0) {
-    throw new UsageError(
-      `--part-size must be a positive number of MiB, got ${
-        JSON.stringify(values["part-size"])
-      }`,
-    );
-  }
+  const timeout = positiveNumber(values.timeout, "--timeout", "seconds");
+  const partMib = positiveNumber(values["part-size"], "--part-size", "MiB");
   const partSize = Math.max(1, Math.round(partMib * 1024 * 1024));
-  const baseUrl = values["base-url"] || process.env.FILEURLS_BASE_URL;
-  if (!baseUrl) {
-    throw new UsageError("pass --base-url or set FILEURLS_BASE_URL");
+  const concurrency = wholeNumber(values.concurrency, "--concurrency");
+  const partConcurrency = wholeNumber(
+    values["part-concurrency"],
+    "--part-concurrency",
+  );
+  const given = values["base-url"] || process.env.FILEURLS_BASE_URL;
+  if (!given) {
+    throw new UsageError("pass --base-url (-u) or set FILEURLS_BASE_URL");
+  }
+  const from = values["base-url"] ? "--base-url" : "FILEURLS_BASE_URL";
+  if (!/^https?:\/\//i.test(given)) {
+    const example = given.includes("://") ? "" : `, as in http://${given}`;
+    throw new UsageError(
+      `${from} must start with http:// or https://, got ${
+        JSON.stringify(given)
+      }${example}`,
+    );
   }
   let client: Client;
   try {
     client = new Client({
-      baseUrl,
+      baseUrl: given,
       apiKey: values["api-key"],
       timeout: Math.round(timeout * 1000),
     });
   } catch (error) {
     throw new UsageError(messageOf(error));
   }
+  const baseUrl = given.replace(/\/+$/, "");
   // Checked before any file is read: a bad resource is a usage error. Which
   // resources exist is the API's to say.
   const resource = values.resource;
   if (resource === "") {
     throw new UsageError("--resource must be a non-empty string");
   }
+  const hasKey = Boolean(values["api-key"] || process.env.FILEURLS_API_KEY);
 
+  const report = !values.quiet && process.stderr.isTTY
+    ? terminalReport()
+    : plainReport;
+  // Lines for standard output, printed in the order of the files.
+  const lines: (string | null | undefined)[] = positionals.map(() => undefined);
+  let printed = 0;
+  const flush = () => {
+    while (printed < lines.length && lines[printed] !== undefined) {
+      const line = lines[printed++] as string | null;
+      if (line !== null) report.print(() => print(line));
+    }
+  };
   let failed = false;
-  for (const file of positionals) {
+  let usage: unknown;
+  let next = 0;
+
+  async function uploadOne(key: number): Promise<void> {
+    const file = positionals[key];
+    const name = file === "-" ? values.name! : values.name ?? basename(file);
     try {
-      const name = file === "-" ? values.name! : values.name ?? basename(file);
+      report.start(key, name);
+      const onProgress = (progress: UploadProgress) =>
+        report.progress(key, progress);
       const result = file === "-"
         ? await client.files.uploadFile(
           process.stdin as AsyncIterable<Uint8Array>,
           resource,
-          { name, partSize },
+          { name, partSize, concurrency: partConcurrency, onProgress },
         )
         : await uploadPath(client, file, resource, {
           name,
           partSize,
+          concurrency: partConcurrency,
           resume: !values["no-resume"],
           baseUrl,
+          onProgress,
+          onNote: (note) => report.note(key, note),
         });
-      print(
-        values.json
-          ? JSON.stringify({
-            file,
-            ...(result.id === undefined ? {} : { id: result.id }),
-            name: result.name,
-            size: result.size,
-            mime_type: result.mimeType,
-            download_url: result.downloadUrl,
-            ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
-          }) + "\n"
-          : `${result.downloadUrl}\n`,
-      );
+      const expiresAt = downloadExpiry(result.downloadUrl);
+      lines[key] = values.json
+        ? JSON.stringify({
+          file,
+          ...(result.id === undefined ? {} : { id: result.id }),
+          name: result.name,
+          size: result.size,
+          mime_type: result.mimeType,
+          download_url: result.downloadUrl,
+          ...(expiresAt === undefined
+            ? {}
+            : { expires_at: expiresAt.toISOString() }),
+          ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
+        }) + "\n"
+        : `${result.downloadUrl}\n`;
+      report.done(key, result, expiresAt, flush);
     } catch (error) {
+      lines[key] = null;
       // The client checks its arguments before any request.
       if (error instanceof TypeError || error instanceof RangeError) {
-        throw new UsageError(messageOf(error));
+        usage ??= error;
+        next = positionals.length;
+        report.failed(key, "");
+        return;
       }
       failed = true;
-      printError(`fileurls upload: ${messageOf(error)}\n`);
+      report.failed(
+        key,
+        `fileurls upload: ${explain(error, baseUrl, hasKey)}\n`,
+      );
+      flush();
     }
   }
+
+  try {
+    await Promise.all(
+      Array.from(
+        { length: Math.min(concurrency, positionals.length) },
+        async () => {
+          while (next < positionals.length) await uploadOne(next++);
+        },
+      ),
+    );
+  } finally {
+    report.close();
+  }
+  if (usage !== undefined) throw new UsageError(messageOf(usage));
   return failed ? 1 : 0;
+}
+
+/**
+ * An error's message, with what the URL tried was and what to do where that
+ * is known: a 404 from the API (a base URL without `/v1`), a 401 (which key),
+ * a refused connection.
+ */
+function explain(error: unknown, baseUrl: string, hasKey: boolean): string {
+  const message = messageOf(error);
+  if (error instanceof ApiError) {
+    const url = error.response?.url ? shortUrl(error.response.url) : "";
+    const fromApi = url === "" || url === `${baseUrl}/files/urls` ||
+      url === `${baseUrl}/files/uploads`;
+    if (error.status === 404 && fromApi) {
+      const tried = url === "" ? "" : ` (${url})`;
+      const hint = /\/v1$/.test(baseUrl)
+        ? "is the base URL right? The API answered no such endpoint"
+        : `is the base URL right? It usually ends in /v1, as in ${baseUrl}/v1`;
+      return `${message}${tried}\nhint: ${hint}`;
+    }
+    if (error.status === 401) {
+      return hasKey
+        ? `${message}\nhint: use the key fileurls serve printed at start: it keeps it in <data>/api-key (./fileurls-data/api-key by default) unless --api-key or FILEURLS_API_KEY gave it`
+        : `${message}\nhint: no API key was given: pass --api-key (-k) or set FILEURLS_API_KEY`;
+    }
+  }
+  if (error instanceof ConnectionError && /connection refused$/.test(message)) {
+    return `${message}\nhint: is the server running, and listening at that address and port?`;
+  }
+  if (error instanceof ConnectionError && /: TLS: /.test(message)) {
+    return `${message}\nhint: does the server speak https? fileurls serve speaks plain http, unless a proxy in front of it speaks https`;
+  }
+  return message;
+}
+
+/** A URL without its query, which may hold a signature. */
+function shortUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return url;
+  }
+}
+
+function positiveNumber(value: string, option: string, unit: string): number {
+  const number = Number(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || number <= 0) {
+    throw new UsageError(
+      `${option} must be a positive number of ${unit}, got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return number;
+}
+
+function wholeNumber(value: string, option: string): number {
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || number < 1 || number > 64) {
+    throw new UsageError(
+      `${option} must be a whole number from 1 to 64, got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return number;
 }
 
 /**
@@ -164,7 +390,15 @@ async function uploadPath(
   client: Client,
   path: string,
   resource: string,
-  options: { name: string; partSize: number; resume: boolean; baseUrl: string },
+  options: {
+    name: string;
+    partSize: number;
+    concurrency: number;
+    resume: boolean;
+    baseUrl: string;
+    onProgress: (progress: UploadProgress) => void;
+    onNote: (note: string) => void;
+  },
 ): Promise<UploadResult> {
   await fileSize(path);
   const record = await openResume(path, options.baseUrl);
@@ -172,15 +406,19 @@ async function uploadPath(
     client.files.uploadFile(path, resource, {
       name: options.name,
       partSize: options.partSize,
+      concurrency: options.concurrency,
       resume,
-      onProgress: ({ uploadUrl }) => {
+      onProgress: (progress) => {
+        const { uploadUrl } = progress;
         if (uploadUrl !== undefined && uploadUrl !== saved) {
           saved = uploadUrl;
           record.save(uploadUrl).catch(() => {});
         }
+        options.onProgress(progress);
       },
     });
   let saved = options.resume ? record.uploadUrl : undefined;
+  if (saved !== undefined) options.onNote("resuming an earlier upload");
   let result: UploadResult;
   try {
     result = await upload(saved);
@@ -193,6 +431,7 @@ async function uploadPath(
     }
     await record.forget();
     saved = undefined;
+    options.onNote("the earlier upload is gone: starting over");
     result = await upload(undefined);
   }
   await record.forget();

@@ -121,7 +121,7 @@ describe("fileurls serve and fileurls upload as processes", () => {
     );
   });
 
-  test("upload --json prints {file, id, name, size, mime_type, download_url} per line, with --name", async () => {
+  test("upload --json prints {file, id, name, size, mime_type, download_url, expires_at} per line, with --name", async () => {
     const ran = await run([
       "upload",
       "--json",
@@ -145,6 +145,7 @@ describe("fileurls serve and fileurls upload as processes", () => {
       "size",
       "mime_type",
       "download_url",
+      "expires_at",
     ]);
     assert.equal(line.file, photo);
     assert.match(line.id, /^[A-Za-z0-9_-]{22}$/);
@@ -187,7 +188,8 @@ describe("fileurls serve and fileurls upload as processes", () => {
     assert.equal(ran.stdout, "");
     assert.equal(
       ran.stderr,
-      'fileurls upload: Cannot upload "photo.png": server responded with 401: Cannot create file URLs: the API key is not valid\n',
+      'fileurls upload: Cannot upload "photo.png": server responded with 401: Cannot create file URLs: the API key is not valid\n' +
+        "hint: use the key fileurls serve printed at start: it keeps it in <data>/api-key (./fileurls-data/api-key by default) unless --api-key or FILEURLS_API_KEY gave it\n",
     );
     assert.deepEqual(await storedFiles(data), before);
   });
@@ -331,11 +333,11 @@ describe("fileurls serve --max-size", () => {
 });
 
 describe("fileurls usage", () => {
-  test("bad flags, arguments or commands exit 2 with the usage on stderr", async () => {
+  test("bad flags, arguments or commands exit 2 with a line pointing to --help", async () => {
     const cases: [string[], RegExp][] = [
       [
         ["upload", "--bogus", "a.txt"],
-        /^fileurls upload: Unknown option '--bogus'/,
+        /^fileurls upload: unknown option --bogus\n/,
       ],
       [
         ["upload", "--base-url", "http://127.0.0.1:9/v1"],
@@ -351,11 +353,11 @@ describe("fileurls usage", () => {
       ],
       [
         ["upload", "a.txt"],
-        /^fileurls upload: pass --base-url or set FILEURLS_BASE_URL/,
+        /^fileurls upload: pass --base-url \(-u\) or set FILEURLS_BASE_URL/,
       ],
       [
         ["upload", "--base-url", "not a url", "a.txt"],
-        /^fileurls upload: Cannot create a client: baseUrl is not a URL/,
+        /^fileurls upload: --base-url must start with http:\/\/ or https:\/\//,
       ],
       [
         [
@@ -384,7 +386,7 @@ describe("fileurls usage", () => {
         ["serve", "--max-size", "lots"],
         /^fileurls serve: --max-size must be a size such as 5GiB/,
       ],
-      [["serve", "extra"], /^fileurls serve: Unexpected argument 'extra'/],
+      [["serve", "extra"], /^fileurls serve: unexpected argument "extra"/],
       [["frobnicate"], /^fileurls: unknown command "frobnicate"/],
       [[], /^Usage: fileurls <command>/],
     ];
@@ -394,7 +396,16 @@ describe("fileurls usage", () => {
       assert.equal(ran.code, 2, `${args.join(" ")}: ${ran.stderr}`);
       assert.equal(ran.stdout, "", args.join(" "));
       assert.match(ran.stderr, message, args.join(" "));
-      assert.match(ran.stderr, /Usage: fileurls/, args.join(" "));
+      if (args.length === 0) {
+        assert.match(ran.stderr, /Usage: fileurls/);
+      } else {
+        assert.match(
+          ran.stderr,
+          /\nRun "fileurls( \w+)? --help" for the usage\.\n$/,
+          args.join(" "),
+        );
+        assert.equal(ran.stderr.split("\n").length, 3, args.join(" "));
+      }
     });
   });
 
