@@ -122,7 +122,9 @@ function terminalReport(): Report {
       if (state === undefined) return;
       advance(state, loaded, total, display.now());
       if (retry !== undefined) {
-        state.note = `retrying (${retryReason(retry.reason)})`;
+        state.note = `retrying${
+          retry.part === undefined ? "" : ` part ${retry.part}`
+        } (${retry.reason})`;
       }
       display.changed();
     },
@@ -156,11 +158,6 @@ function terminalReport(): Report {
     print: (write) => display.above(write),
     close: () => display.close(),
   };
-}
-
-/** A retry's reason in a few words: `connection reset`, `status 503`. */
-function retryReason(reason: string): string {
-  return reason.replace(/^[A-Za-z]*Error: /, "");
 }
 
 /**

@@ -18,7 +18,7 @@ import type {
 import { runtime } from "../_runtime.ts";
 import { compositeSha256, sha256Base64 } from "../_sha256.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
-import type { Transport } from "./_request.ts";
+import { retryReason, type Transport } from "./_request.ts";
 import { requiredHeaders } from "./_required_headers.ts";
 import type { Source } from "./_source.ts";
 import { nodeFetch } from "./_node_http.ts";
@@ -40,6 +40,8 @@ export interface MultipartSend {
   signal?: AbortSignal;
   /** Called with the bytes the API has acknowledged so far. */
   onAcknowledged(loaded: number): void;
+  /** Called when a part is sent again: its number, the attempt, and why. */
+  onRetry?(part: number, attempt: number, reason: string): void;
 }
 
 /** Bytes per chunk of a part body sent as a stream. */
@@ -182,7 +184,13 @@ async function sendPart(
           ...(put ? { body: bytes as BodyInit } : partBody(bytes, touch)),
         }),
         (response) => response.body?.cancel() ?? Promise.resolve(),
-        { action, signal, fetch: put },
+        {
+          action,
+          signal,
+          fetch: put,
+          onRetry: (attempt, reason) =>
+            send.onRetry?.(part.number, attempt, retryReason(reason)),
+        },
       );
       return;
     } catch (error) {

@@ -344,6 +344,17 @@ export function displayUrl(url: string): string {
 }
 
 /**
+ * Why an attempt failed, as a retry event tells it: a status as
+ * `status 503`, a network failure in the words of {@linkcode networkReason}.
+ *
+ * @param reason What the transport's `onRetry` was given.
+ * @returns The reason in a few words.
+ */
+export function retryReason(reason: unknown): string {
+  return typeof reason === "string" ? reason : networkReason(reason);
+}
+
+/**
  * Why a request got no answer, in a few words the runtimes agree on:
  * `connection refused`, `host not found`, `connection reset`, `TLS: …`, or
  * the innermost message of the error and its causes.

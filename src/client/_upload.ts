@@ -19,7 +19,7 @@ import {
 import { runtime } from "../_runtime.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import { getStatus, sendParts } from "./_multipart.ts";
-import type { Transport } from "./_request.ts";
+import { retryReason, type Transport } from "./_request.ts";
 import { requiredHeaders } from "./_required_headers.ts";
 import { openSource, type Source } from "./_source.ts";
 import { checkFileUrls, checkUrl } from "./_url.ts";
@@ -177,7 +177,7 @@ async function single(
         report({
           loaded: 0,
           total,
-          retry: { attempt, reason: String(reason) },
+          retry: { attempt, reason: retryReason(reason) },
         }),
     },
   ).catch(async (error) => {
@@ -323,6 +323,7 @@ async function sendAll(
   const { transport, source, action, options, report } = upload;
   const total = source.size;
   report({ loaded: 0, total, uploadUrl, id });
+  let acknowledged = 0;
   try {
     const completed = await sendParts(transport, source, {
       uploadUrl,
@@ -331,7 +332,18 @@ async function sendAll(
       concurrency: upload.concurrency,
       action,
       signal: options.signal,
-      onAcknowledged: (loaded) => report({ loaded, total, uploadUrl, id }),
+      onAcknowledged: (loaded) => {
+        acknowledged = loaded;
+        report({ loaded, total, uploadUrl, id });
+      },
+      onRetry: (part, attempt, reason) =>
+        report({
+          loaded: acknowledged,
+          total,
+          uploadUrl,
+          id,
+          retry: { attempt, reason, part },
+        }),
     });
     report({ loaded: completed.size, total: completed.size, uploadUrl, id });
     return {

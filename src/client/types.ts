@@ -89,12 +89,17 @@ export interface UploadProgress {
   uploadUrl?: string;
   /** The file id of a multipart upload, once it started. */
   id?: string;
-  /** Set on the event that tells why a single `PUT` starts again. */
+  /**
+   * Set on the event that tells why a request starts again: a single `PUT`
+   * (from 0), or one part of a multipart upload (`loaded` stays).
+   */
   retry?: {
     /** The attempt about to start, from 1. */
     attempt: number;
-    /** Why the last attempt failed. */
+    /** Why the last attempt failed, e.g. `connection reset`, `status 503`. */
     reason: string;
+    /** The part sent again, in a multipart upload. */
+    part?: number;
   };
 }
 

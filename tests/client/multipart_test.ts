@@ -180,7 +180,7 @@ describe("uploadFile() sends what fits in one part as one PUT", () => {
 });
 
 describe("uploadFile() in parts, when things go wrong", () => {
-  test("a part answered with 503 is sent again alone", async () => {
+  test("a part answered with 503 is sent again alone, and a progress event says which and why", async () => {
     let failed = false;
     const api = await startRouteApi({}, (request) => {
       if (
@@ -205,6 +205,10 @@ describe("uploadFile() in parts, when things go wrong", () => {
       const loaded = events.map((e) => e.loaded);
       assert.deepEqual(loaded, [...loaded].sort((a, b) => a - b));
       assert.equal(loaded.at(-1), data.length);
+      assert.deepEqual(
+        events.filter((e) => e.retry !== undefined).map((e) => e.retry),
+        [{ attempt: 1, reason: "status 503", part: 2 }],
+      );
     } finally {
       await api.close();
     }
