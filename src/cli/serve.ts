@@ -16,13 +16,16 @@ import { filesRoute } from "../hono/route.ts";
 import { MIN_SECRET_BYTES } from "../hono/_signing.ts";
 import { fsStorage } from "../storage/fs.ts";
 import type { PresignedStorage, Storage } from "../storage/mod.ts";
+import { accessLog } from "./_access_log.ts";
 import { type Handler, listen, type Server } from "./_listen.ts";
 import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
 
 /** The usage of `fileurls serve`. */
 export const SERVE_USAGE: string = `Usage: fileurls serve [options]
 
-Serves the files API at <origin>/v1 and prints its URL and API key.
+Serves the files API at <origin>/v1 and prints its URL and API key, then
+one line per request (time, method, path without the query, status, bytes
+sent and received, time taken). Errors go to standard error.
 
 Options:
   --port PORT          Port to listen on; 0 picks a free one (default: 8787)
@@ -44,6 +47,8 @@ Options:
   --grace SECONDS      On SIGINT or SIGTERM, let uploads in flight finish
                        for this long, then end them with a retryable 503
                        (default: 10)
+  -q, --quiet          Print no access log; errors still go to standard
+                       error
   -h, --help           Show this help
 
 Environment:
@@ -64,7 +69,7 @@ Environment:
                          URLs then can overwrite until they expire
                          (default: true)
 
-Stops on SIGINT (Ctrl-C) or SIGTERM.
+Stops on SIGINT (Ctrl-C) or SIGTERM, and says so on standard error.
 `;
 
 /**
@@ -88,6 +93,7 @@ export async function serve(args: string[]): Promise<number> {
       "max-size": { type: "string" },
       timeout: { type: "string", default: "30" },
       grace: { type: "string", default: "10" },
+      quiet: { type: "boolean", short: "q", default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -182,6 +188,13 @@ export async function serve(args: string[]): Promise<number> {
         404,
       )
     );
+    app.onError((error, c) => {
+      console.error("fileurls: unexpected error:", error);
+      return c.json(
+        errorBody(500, "Cannot answer the request: internal error"),
+        500,
+      );
+    });
     handler = (request) => app.fetch(request);
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) {
@@ -202,9 +215,13 @@ export async function serve(args: string[]): Promise<number> {
     sweeping = setInterval(run, Math.max(SWEEP_MS, 2 * timeout));
   }
 
+  const log = accessLog(handler, {
+    log: values.quiet ? undefined : print,
+    error: printError,
+  });
   let server: Server;
   try {
-    server = await listen(handler, {
+    server = await listen(log.handler, {
       hostname: values.hostname,
       port,
       headersTimeout: timeout,
@@ -226,26 +243,51 @@ export async function serve(args: string[]): Promise<number> {
     : values.hostname;
   const local = `http://${host}:${server.port}/v1`;
   const baseUrl = values["public-url"]?.replace(/\/+$/, "") ?? local;
+  // Listening for them before saying it serves: a stop right after is
+  // handled.
+  const stopping = stopSignal();
+  const lines = [`fileurls serving ${local}`];
+  if (baseUrl !== local) lines.push(`Public URL: ${baseUrl}`);
+  lines.push(`API key: ${apiKey}`, `Storage: ${where}`);
   print(
-    `fileurls serving ${local}\n` +
-      (baseUrl !== local ? `Public URL: ${baseUrl}\n` : "") +
-      `API key: ${apiKey}\n` +
-      `Storage: ${where}\n` +
+    lines.join("\n") + "\n" +
       `\nTo upload from another shell:\n` +
       `  export FILEURLS_BASE_URL=${shellWord(baseUrl)} FILEURLS_API_KEY=${
         shellWord(apiKey)
       }\n` +
-      `  fileurls upload photo.png\n`,
+      `  fileurls upload photo.png\n\n`,
   );
 
-  await stopSignal();
+  const signal = await stopping;
   clearInterval(sweeping);
+  const open = log.inFlight();
+  printError(
+    `fileurls serve: stopping on ${signal}` +
+      (open === 0
+        ? ""
+        : `: letting ${plural(open, "request")} in flight finish for up to ${
+          grace / 1000
+        } s`) +
+      "\n",
+  );
   await server.close({
     grace,
     // Uploads still running end with 503 and Retry-After, and keep nothing.
-    onGraceOver: () => shutdown.abort(),
+    onGraceOver: () => {
+      printError(
+        `fileurls serve: ending ${
+          plural(log.inFlight(), "request")
+        } still in flight; uploads answer a retryable 503\n`,
+      );
+      shutdown.abort();
+    },
   });
+  printError("fileurls serve: stopped\n");
   return 0;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** How often, at least, leftovers of crashed uploads are swept. */
@@ -331,17 +373,17 @@ function shellWord(text: string): string {
     : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function stopSignal(): Promise<void> {
+/** Resolves with the first SIGINT or SIGTERM. */
+function stopSignal(): Promise<string> {
   return new Promise((done) => {
     const signals = ["SIGINT", "SIGTERM"] as const;
-    const stop = () => {
-      for (const signal of signals) process.off(signal, stop);
-      done();
-    };
-    for (const signal of signals) {
+    const stops = signals.map((signal) => () => {
+      signals.forEach((name, i) => process.off(name, stops[i]));
+      done(signal);
+    });
+    for (const [i, signal] of signals.entries()) {
       try {
-        process.on(signal, stop);
+        process.on(signal, stops[i]);
       } catch {
         // Not every platform has SIGTERM.
       }

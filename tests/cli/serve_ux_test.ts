@@ -1,0 +1,299 @@
+/**
+ * What `fileurls serve` tells its user, as a process of the current runtime
+ * (the built package under Node): an access log on standard output without
+ * keys or signatures, errors on standard error, `--quiet`, the stop, and
+ * the JSON error for every unknown path.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { running, serve, type Serving } from "./_cli.ts";
+import { openSlow, statusLine } from "../_slow_client.ts";
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fileurls-ux-"));
+});
+after(async () => {
+  for (const child of running) child.kill("SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The server's standard output from now on, as it arrives. */
+function output(server: Serving): () => string {
+  let text = "";
+  server.child.stdout!.on("data", (chunk: string) => text += chunk);
+  return () => text;
+}
+
+/** Waits until `check` holds, for up to 10 s. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+}
+
+interface Urls {
+  upload_url: string;
+  download_url: string;
+  expires_at: string;
+}
+
+function createUrls(
+  server: Serving,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${server.url}/files/urls`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${server.apiKey}`,
+      "content-type": "application/json",
+      ...headers,
+    },
+    body: JSON.stringify({
+      name: "a.txt",
+      size: 5,
+      mime_type: "text/plain",
+      resource: "prediction",
+      ...body,
+    }),
+  });
+}
+
+async function urlsFor(
+  server: Serving,
+  body: Record<string, unknown> = {},
+): Promise<Urls> {
+  const res = await createUrls(server, body);
+  assert.equal(res.status, 201, await res.clone().text());
+  return await res.json();
+}
+
+function putHead(url: string, size: number): string {
+  const target = new URL(url);
+  return `PUT ${target.pathname}${target.search} HTTP/1.1\r\n` +
+    `Host: ${target.host}\r\nContent-Type: application/octet-stream\r\n` +
+    `Content-Length: ${size}\r\n\r\n`;
+}
+
+/** `time method path status sent=N received=N time=Nms`. */
+const LINE =
+  /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) (\S+) (\d{3}) sent=(\d+) received=(\d+) time=(\d+)ms/;
+
+describe("fileurls serve's access log", () => {
+  let server: Serving;
+  let log: () => string;
+  before(async () => {
+    server = await serve(["--port", "0", "--data", join(dir, "log")]);
+    log = output(server);
+  });
+  after(async () => {
+    assert.equal(await server.stop(), 0);
+  });
+
+  test("prints one line per request: time, method, path without query, status, bytes and time", async () => {
+    const urls = await urlsFor(server);
+    const put = await fetch(urls.upload_url, {
+      method: "PUT",
+      headers: { "content-type": "text/plain" },
+      body: "hello",
+    });
+    assert.equal(put.status, 201);
+    await put.body?.cancel();
+    const get = await fetch(urls.download_url);
+    assert.equal(await get.text(), "hello");
+    await until(() => log().split("\n").length > 3, "three log lines");
+    const lines = log().trim().split("\n");
+    assert.equal(lines.length, 3, log());
+    const [post, upload, download] = lines.map((line) => LINE.exec(line));
+    assert.ok(post && upload && download, log());
+    assert.deepEqual(post.slice(2, 5), ["POST", "/v1/files/urls", "201"]);
+    const id = new URL(urls.upload_url).pathname;
+    assert.deepEqual(upload.slice(2, 5), ["PUT", id, "201"]);
+    assert.equal(upload[6], "5");
+    assert.deepEqual(
+      download.slice(2, 7),
+      ["GET", new URL(urls.download_url).pathname, "200", "5", "0"],
+    );
+    assert.ok(Math.abs(Date.parse(post[1]) - Date.now()) < 60_000);
+  });
+
+  test("never holds an API key or a signature, on standard output or error", async () => {
+    const urls = await urlsFor(server);
+    const wrongKey = "fu_not-the-key-but-still-secret-123456";
+    const refused = await createUrls(server, {}, {
+      authorization: `Bearer ${wrongKey}`,
+    });
+    assert.equal(refused.status, 401);
+    await refused.body?.cancel();
+    // A signature tampered with, and a query that looks like a key.
+    const tampered = await fetch(
+      urls.download_url.replace(/sig=./, "sig=A") + `&key=${server.apiKey}`,
+    );
+    assert.equal(tampered.status, 403);
+    await tampered.body?.cancel();
+    const put = await fetch(urls.upload_url, {
+      method: "PUT",
+      headers: { "content-type": "text/plain" },
+      body: "hello",
+    });
+    assert.equal(put.status, 201);
+    await put.body?.cancel();
+    await until(() => log().includes(" 403 "), "the 403's line");
+    await until(() => /PUT .* 201/.test(log()), "the upload's line");
+    const secrets = [
+      server.apiKey,
+      wrongKey,
+      ...[urls.upload_url, urls.download_url].map((url) =>
+        new URL(url).searchParams.get("sig")!
+      ),
+    ];
+    for (const text of [log(), server.stderr()]) {
+      for (const secret of secrets) assert.ok(!text.includes(secret), text);
+      assert.doesNotMatch(text, /[?&](sig|exp|kid)=|Bearer/i);
+    }
+  });
+});
+
+describe("fileurls serve's error log", () => {
+  test("prints answers of 500 and more on standard error, also with --quiet, which silences the access log", async () => {
+    const data = join(dir, "errors");
+    const server = await serve(["--port", "0", "--data", data, "-q"]);
+    const log = output(server);
+    const urls = await urlsFor(server);
+    // The files folder is now a file: storing fails.
+    await rm(join(data, "files"), { recursive: true, force: true });
+    await writeFile(join(data, "files"), "");
+    const put = await fetch(urls.upload_url, {
+      method: "PUT",
+      headers: { "content-type": "text/plain" },
+      body: "hello",
+    });
+    assert.equal(put.status, 500);
+    assert.match(put.headers.get("content-type")!, /^application\/json\b/);
+    await put.body?.cancel();
+    const path = new URL(urls.upload_url).pathname;
+    const line = new RegExp(
+      `^\\S+Z PUT ${path} 500: Cannot answer the request: internal error$`,
+      "m",
+    );
+    await until(() => line.test(server.stderr()), "the error line");
+    assert.equal(await server.stop("SIGINT"), 0);
+    assert.equal(log(), "");
+  });
+});
+
+describe("fileurls serve's stop", () => {
+  test("says on standard error that it stops and that it stopped", async () => {
+    const server = await serve(["--port", "0", "--data", join(dir, "stop")]);
+    const log = output(server);
+    assert.equal(await server.stop("SIGINT"), 0);
+    assert.equal(
+      server.stderr(),
+      "fileurls serve: stopping on SIGINT\nfileurls serve: stopped\n",
+    );
+    assert.equal(log(), "");
+  });
+
+  test("says how many requests it lets finish, and logs an upload it ended with 503", async () => {
+    const server = await serve([
+      "--port",
+      "0",
+      "--data",
+      join(dir, "stop-upload"),
+      "--grace",
+      "1",
+    ]);
+    const log = output(server);
+    const size = 64 * 1024;
+    const urls = await urlsFor(server, {
+      size,
+      mime_type: "application/octet-stream",
+    });
+    const uploader = await openSlow(server.port);
+    uploader.write(putHead(urls.upload_url, size));
+    uploader.drip(new Uint8Array(size).fill(7), 1000, 8 * 1024);
+    const path = new URL(urls.upload_url).pathname;
+    await new Promise((done) => setTimeout(done, 500));
+    const [{ received }, code] = await Promise.all([
+      uploader.closedWithin(20_000),
+      server.stop("SIGTERM"),
+    ]);
+    assert.match(statusLine(received), / 503 /);
+    assert.equal(code, 0);
+    const stderr = server.stderr().split("\n");
+    assert.equal(
+      stderr[0],
+      "fileurls serve: stopping on SIGTERM: letting 1 request in flight finish for up to 1 s",
+    );
+    assert.equal(
+      stderr[1],
+      "fileurls serve: ending 1 request still in flight; uploads answer a retryable 503",
+    );
+    assert.match(stderr[2], new RegExp(`^\\S+Z PUT ${path} 503: `));
+    assert.equal(stderr.at(-2), "fileurls serve: stopped");
+    assert.match(
+      log(),
+      new RegExp(`^\\S+Z PUT ${path} 503 sent=\\d+ received=\\d+ `, "m"),
+    );
+    const got = Number(/PUT \S+ 503 sent=\d+ received=(\d+)/.exec(log())![1]);
+    assert.ok(got >= 8 * 1024 && got < size, `${got}`);
+  });
+});
+
+describe("fileurls serve's unknown paths", () => {
+  for (const args of [[]] as string[][]) {
+    test(
+      `answer the JSON error envelope with 404${
+        args.length ? ` (with ${args.join(" ")})` : ""
+      }`,
+      async () => {
+        const server = await serve([
+          "--port",
+          "0",
+          "--data",
+          join(dir, "unknown"),
+          ...args,
+        ]);
+        const origin = new URL(server.url).origin;
+        const paths: [string, string][] = [
+          ["GET", "/"],
+          ["POST", "/"],
+          ["GET", "/favicon.ico"],
+          ["GET", "/index.html"],
+          ["DELETE", "/x/y"],
+          ["GET", "/v1"],
+          ["GET", "/v1/"],
+          ["GET", "/v1/nope"],
+          ["POST", "/v1/files-urls"],
+          ["GET", "/v2/files/urls"],
+        ];
+        for (const [method, path] of paths) {
+          const res = await fetch(`${origin}${path}`, { method });
+          assert.equal(res.status, 404, `${method} ${path}`);
+          assert.equal(
+            res.headers.get("content-type"),
+            "application/json",
+            `${method} ${path}`,
+          );
+          const body = await res.json();
+          assert.deepEqual(Object.keys(body), ["error"]);
+          assert.equal(body.error.type, "not_found");
+          assert.equal(
+            body.error.message,
+            `Cannot ${method} ${path}: no such endpoint`,
+          );
+        }
+        const head = await fetch(`${origin}/`, { method: "HEAD" });
+        assert.equal(head.status, 404);
+        assert.equal(head.headers.get("content-type"), "application/json");
+        assert.equal(await server.stop(), 0);
+      },
+    );
+  }
+});
