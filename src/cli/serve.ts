@@ -19,6 +19,7 @@ import type { PresignedStorage, Storage } from "../storage/mod.ts";
 import { accessLog } from "./_access_log.ts";
 import { type Handler, listen, type Server } from "./_listen.ts";
 import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
+import { type RouteSettings, routeSettings } from "./_route_settings.ts";
 
 /** The usage of `fileurls serve`. */
 export const SERVE_USAGE: string = `Usage: fileurls serve [options]
@@ -47,6 +48,20 @@ Options:
   --grace SECONDS      On SIGINT or SIGTERM, let uploads in flight finish
                        for this long, then end them with a retryable 503
                        (default: 10)
+  --cors ORIGINS       Origins browsers may call the API from, separated by
+                       commas, e.g. https://app.example.com, or * for any
+                       (default: FILEURLS_CORS, else none)
+  --allowed-types TYPES
+                       The media types that may be uploaded, separated by
+                       commas, e.g. image/*,application/pdf (default:
+                       FILEURLS_ALLOWED_TYPES, else any)
+  --resources NAMES    The accepted values of "resource", separated by
+                       commas (default: FILEURLS_RESOURCES, else prediction)
+  --upload-ttl SECONDS How long an upload URL works (default:
+                       FILEURLS_UPLOAD_TTL, else 3600)
+  --download-ttl SECONDS
+                       How long a download URL works, from when it was
+                       made (default: FILEURLS_DOWNLOAD_TTL, else 86400)
   -q, --quiet          Print no access log; errors still go to standard
                        error
   -h, --help           Show this help
@@ -54,6 +69,10 @@ Options:
 Environment:
   FILEURLS_API_KEY       The API key, instead of --api-key
   FILEURLS_MAX_SIZE      The largest file taken, instead of --max-size
+  FILEURLS_CORS, FILEURLS_ALLOWED_TYPES, FILEURLS_RESOURCES,
+  FILEURLS_UPLOAD_TTL, FILEURLS_DOWNLOAD_TTL
+                         Instead of --cors, --allowed-types, --resources,
+                         --upload-ttl and --download-ttl
   FILEURLS_SECRET        The URL signing secret, at least 32 bytes (default:
                          generated once and kept in DIR)
   FILEURLS_S3_ENDPOINT   With --storage s3: the S3 endpoint, without the bucket
@@ -93,6 +112,11 @@ export async function serve(args: string[]): Promise<number> {
       "max-size": { type: "string" },
       timeout: { type: "string", default: "30" },
       grace: { type: "string", default: "10" },
+      cors: { type: "string" },
+      "allowed-types": { type: "string" },
+      resources: { type: "string" },
+      "upload-ttl": { type: "string" },
+      "download-ttl": { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
     },
     strict: true,
@@ -124,6 +148,13 @@ export async function serve(args: string[]): Promise<number> {
         JSON.stringify(sizeText)
       }`,
     );
+  }
+  let settings: RouteSettings;
+  try {
+    settings = routeSettings(values, env);
+  } catch (error) {
+    printError(`fileurls serve: ${messageOf(error)}\n`);
+    return 2;
   }
   const data = resolve(values.data);
   const secretBytes = new TextEncoder().encode(env.FILEURLS_SECRET).byteLength;
@@ -170,6 +201,7 @@ export async function serve(args: string[]): Promise<number> {
     const app = new Hono().route(
       "/v1",
       filesRoute({
+        ...settings,
         storage,
         secret,
         apiKeys: [apiKey],
@@ -249,6 +281,7 @@ export async function serve(args: string[]): Promise<number> {
   const lines = [`fileurls serving ${local}`];
   if (baseUrl !== local) lines.push(`Public URL: ${baseUrl}`);
   lines.push(`API key: ${apiKey}`, `Storage: ${where}`);
+  lines.push(...describe(settings));
   print(
     lines.join("\n") + "\n" +
       `\nTo upload from another shell:\n` +
@@ -284,6 +317,26 @@ export async function serve(args: string[]): Promise<number> {
   });
   printError("fileurls serve: stopped\n");
   return 0;
+}
+
+/** The settings given, one line each, for the start banner. */
+function describe(settings: RouteSettings): string[] {
+  const lines: string[] = [];
+  const { cors, allowedTypes, resources, uploadTtl, downloadTtl } = settings;
+  if (cors !== undefined) {
+    lines.push(`CORS: ${cors === "*" ? "any origin" : cors.join(", ")}`);
+  }
+  if (allowedTypes !== undefined) {
+    lines.push(`Allowed types: ${allowedTypes.join(", ")}`);
+  }
+  if (resources !== undefined) lines.push(`Resources: ${resources.join(", ")}`);
+  if (uploadTtl !== undefined) {
+    lines.push(`Upload URLs work for ${uploadTtl} s`);
+  }
+  if (downloadTtl !== undefined) {
+    lines.push(`Download URLs work for ${downloadTtl} s`);
+  }
+  return lines;
 }
 
 function plural(count: number, noun: string): string {

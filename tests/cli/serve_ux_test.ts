@@ -1,15 +1,16 @@
 /**
  * What `fileurls serve` tells its user, as a process of the current runtime
  * (the built package under Node): an access log on standard output without
- * keys or signatures, errors on standard error, `--quiet`, the stop, and
- * the JSON error for every unknown path.
+ * keys or signatures, errors on standard error, `--quiet`, the route's
+ * settings from flags and the environment, the stop, and the JSON error for
+ * every unknown path.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { running, serve, type Serving } from "./_cli.ts";
+import { run, running, serve, type Serving } from "./_cli.ts";
 import { openSlow, statusLine } from "../_slow_client.ts";
 
 let dir: string;
@@ -188,6 +189,158 @@ describe("fileurls serve's error log", () => {
   });
 });
 
+describe("fileurls serve's route settings", () => {
+  const settings = {
+    cors: "https://app.example.com,http://localhost:5173",
+    types: "image/*, application/pdf",
+    resources: "avatar,report",
+  };
+
+  async function check(server: Serving) {
+    const preflight = await fetch(`${server.url}/files/urls`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "http://localhost:5173",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
+    await preflight.body?.cancel();
+    assert.equal(
+      preflight.headers.get("access-control-allow-origin"),
+      "http://localhost:5173",
+    );
+    const other = await fetch(`${server.url}/files/urls`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://evil.example",
+        "access-control-request-method": "POST",
+      },
+    });
+    await other.body?.cancel();
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+
+    const text = await createUrls(server, { resource: "avatar" });
+    assert.equal(text.status, 415, await text.clone().text());
+    await text.body?.cancel();
+    const prediction = await createUrls(server, {
+      mime_type: "image/png",
+    });
+    assert.equal(prediction.status, 400);
+    await prediction.body?.cancel();
+    const before = Math.floor(Date.now() / 1000);
+    for (
+      const [resource, type] of [["avatar", "image/png"], [
+        "report",
+        "application/pdf",
+      ]]
+    ) {
+      const urls = await urlsFor(server, { resource, mime_type: type });
+      const upload = Number(new URL(urls.upload_url).searchParams.get("exp"));
+      const download = Number(
+        new URL(urls.download_url).searchParams.get("exp"),
+      );
+      const after = Math.ceil(Date.now() / 1000);
+      assert.ok(upload >= before + 60 && upload <= after + 60, `${upload}`);
+      assert.ok(
+        download >= before + 120 && download <= after + 120,
+        `${download}`,
+      );
+    }
+    assert.equal(await server.stop(), 0);
+  }
+
+  test("come from --cors, --allowed-types, --resources, --upload-ttl and --download-ttl", async () => {
+    const server = await serve([
+      "--port",
+      "0",
+      "--data",
+      join(dir, "flags"),
+      "--cors",
+      settings.cors,
+      "--allowed-types",
+      settings.types,
+      "--resources",
+      settings.resources,
+      "--upload-ttl",
+      "60",
+      "--download-ttl",
+      "120",
+    ]);
+    assert.match(
+      server.stdout,
+      /^CORS: https:\/\/app\.example\.com, http:\/\/localhost:5173$/m,
+    );
+    assert.match(
+      server.stdout,
+      /^Allowed types: image\/\*, application\/pdf$/m,
+    );
+    await check(server);
+  });
+
+  test("come from FILEURLS_CORS, FILEURLS_ALLOWED_TYPES, FILEURLS_RESOURCES, FILEURLS_UPLOAD_TTL and FILEURLS_DOWNLOAD_TTL", async () => {
+    const server = await serve(["--port", "0", "--data", join(dir, "env")], {
+      FILEURLS_CORS: settings.cors,
+      FILEURLS_ALLOWED_TYPES: settings.types,
+      FILEURLS_RESOURCES: settings.resources,
+      FILEURLS_UPLOAD_TTL: "60",
+      FILEURLS_DOWNLOAD_TTL: "120",
+    });
+    await check(server);
+  });
+
+  test("--cors * lets any origin call the API", async () => {
+    const server = await serve(
+      ["--port", "0", "--data", join(dir, "any")],
+      { FILEURLS_CORS: "*" },
+    );
+    const res = await createUrls(server, {}, {
+      origin: "https://anywhere.example",
+    });
+    assert.equal(res.status, 201);
+    await res.body?.cancel();
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    assert.equal(await server.stop(), 0);
+  });
+
+  const bad: [string[], Record<string, string>, RegExp][] = [
+    [
+      ["--cors", "app.example.com"],
+      {},
+      /^--cors must be .*"app\.example\.com"/,
+    ],
+    [["--cors", "https://a.example/path"], {}, /^--cors must be /],
+    [["--allowed-types", "image"], {}, /^--allowed-types must be .*"image"/],
+    [["--resources", " , "], {}, /^--resources must be /],
+    [["--upload-ttl", "1h"], {}, /^--upload-ttl must be .*"1h"/],
+    [["--download-ttl", "0"], {}, /^--download-ttl must be .*"0"/],
+    [[], { FILEURLS_UPLOAD_TTL: "-5" }, /^FILEURLS_UPLOAD_TTL must be /],
+    [[], { FILEURLS_ALLOWED_TYPES: "text" }, /^FILEURLS_ALLOWED_TYPES must /],
+  ];
+  for (const [args, env, message] of bad) {
+    test(
+      `exits 2 with one line for ${
+        [...args, ...Object.entries(env).map((pair) => pair.join("="))].join(
+          " ",
+        )
+      }`,
+      async () => {
+        const data = join(dir, "bad");
+        const { code, stdout, stderr } = await run(
+          ["serve", "--port", "0", "--data", data, ...args],
+          { env },
+        );
+        assert.equal(code, 2, stderr);
+        assert.equal(stdout, "");
+        const lines = stderr.split("\n");
+        assert.equal(lines.length, 2, stderr);
+        assert.equal(lines[1], "");
+        assert.match(lines[0].replace(/^fileurls serve: /, ""), message);
+      },
+    );
+  }
+});
+
 describe("fileurls serve's stop", () => {
   test("says on standard error that it stops and that it stopped", async () => {
     const server = await serve(["--port", "0", "--data", join(dir, "stop")]);
@@ -247,7 +400,7 @@ describe("fileurls serve's stop", () => {
 });
 
 describe("fileurls serve's unknown paths", () => {
-  for (const args of [[]] as string[][]) {
+  for (const args of [[], ["--cors", "*"]]) {
     test(
       `answer the JSON error envelope with 404${
         args.length ? ` (with ${args.join(" ")})` : ""
