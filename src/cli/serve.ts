@@ -17,6 +17,7 @@ import { MIN_SECRET_BYTES } from "../hono/_signing.ts";
 import { fsStorage } from "../storage/fs.ts";
 import type { PresignedStorage, Storage } from "../storage/mod.ts";
 import { accessLog } from "./_access_log.ts";
+import { isWildcard, reachable } from "./_addresses.ts";
 import { type Handler, listen, type Server } from "./_listen.ts";
 import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
 import { type RouteSettings, routeSettings } from "./_route_settings.ts";
@@ -30,7 +31,9 @@ sent and received, time taken). Errors go to standard error.
 
 Options:
   --port PORT          Port to listen on; 0 picks a free one (default: 8787)
-  --hostname HOST      Address to listen on (default: 127.0.0.1)
+  --hostname HOST      Address to listen on; 0.0.0.0 or :: for every one,
+                       and the URLs printed are this machine's addresses
+                       (default: 127.0.0.1)
   --data DIR           Folder for files, the generated API key and the
                        signing secret (default: ./fileurls-data)
   --api-key KEY        The API key clients must send (default:
@@ -270,15 +273,24 @@ export async function serve(args: string[]): Promise<number> {
     clearInterval(sweeping);
     return 1;
   }
-  const host = values.hostname.includes(":")
-    ? `[${values.hostname}]`
-    : values.hostname;
-  const local = `http://${host}:${server.port}/v1`;
+  const { urls, shared } = reachable(
+    values.hostname,
+    (host) => `http://${host}:${server.port}/v1`,
+  );
+  const local = urls[0];
   const baseUrl = values["public-url"]?.replace(/\/+$/, "") ?? local;
   // Listening for them before saying it serves: a stop right after is
   // handled.
   const stopping = stopSignal();
   const lines = [`fileurls serving ${local}`];
+  if (isWildcard(values.hostname)) {
+    lines.push(
+      ...urls.slice(1, shared).map((url) => `Also at ${url}`),
+      shared === 0
+        ? `Listening on ${values.hostname}, but this machine has no address other machines can reach`
+        : `On this machine: ${urls[shared]}`,
+    );
+  }
   if (baseUrl !== local) lines.push(`Public URL: ${baseUrl}`);
   lines.push(`API key: ${apiKey}`, `Storage: ${where}`);
   lines.push(...describe(settings));

@@ -2,13 +2,13 @@
  * What `fileurls serve` tells its user, as a process of the current runtime
  * (the built package under Node): an access log on standard output without
  * keys or signatures, errors on standard error, `--quiet`, the route's
- * settings from flags and the environment, the stop, and the JSON error for
- * every unknown path.
+ * settings from flags and the environment, the URLs to use when it listens
+ * on every address, the stop, and the JSON error for every unknown path.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, running, serve, type Serving } from "./_cli.ts";
 import { openSlow, statusLine } from "../_slow_client.ts";
@@ -338,6 +338,81 @@ describe("fileurls serve's route settings", () => {
         assert.match(lines[0].replace(/^fileurls serve: /, ""), message);
       },
     );
+  }
+});
+
+describe("fileurls serve on every address", () => {
+  /** This machine's addresses other machines can reach, as in a URL. */
+  function external(family: 4 | 6): string[] {
+    return Object.values(networkInterfaces()).flatMap((list) => list ?? [])
+      .filter((entry) =>
+        !entry.internal &&
+        (entry.family === `IPv${family}` ||
+          (entry.family as unknown) === family) &&
+        !/^fe[89ab]/i.test(entry.address)
+      )
+      .map((entry) => family === 6 ? `[${entry.address}]` : entry.address);
+  }
+
+  for (
+    const [hostname, hosts, loopback] of [
+      ["0.0.0.0", external(4), "127.0.0.1"],
+      ["::", [...external(4), ...external(6)], "[::1]"],
+    ] as const
+  ) {
+    test(`--hostname ${hostname} prints this machine's addresses, not ${hostname}`, async () => {
+      const server = await serve([
+        "--port",
+        "0",
+        "--hostname",
+        hostname,
+        "--data",
+        join(dir, "wildcard"),
+      ]);
+      const printed = [
+        ...server.stdout.matchAll(/^(?:fileurls serving|Also at) (\S+)$/gm),
+      ].map((match) => match[1]);
+      const port = server.port;
+      const loop = `http://${loopback}:${port}/v1`;
+      if (hosts.length === 0) {
+        assert.deepEqual(printed, [loop]);
+      } else {
+        assert.deepEqual(
+          printed,
+          [...new Set(hosts)].map((host) => `http://${host}:${port}/v1`),
+        );
+        assert.match(
+          server.stdout,
+          new RegExp(
+            `^On this machine: ${loop.replace(/[[\].]/g, "\\$&")}$`,
+            "m",
+          ),
+        );
+      }
+      assert.ok(!server.stdout.includes(hostname === "::" ? "[::]" : hostname));
+      assert.match(
+        server.stdout,
+        new RegExp(
+          `FILEURLS_BASE_URL=${printed[0].replace(/[[\].]/g, "\\$&")} `,
+        ),
+      );
+      // The printed URLs answer.
+      for (const url of [printed[0], loop]) {
+        const res = await fetch(`${url}/files/urls`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${server.apiKey}` },
+          body: JSON.stringify({
+            name: "a.txt",
+            size: 1,
+            mime_type: "text/plain",
+            resource: "prediction",
+          }),
+        });
+        assert.equal(res.status, 201, url);
+        await res.body?.cancel();
+      }
+      assert.equal(await server.stop(), 0);
+    });
   }
 });
 
