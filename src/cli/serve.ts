@@ -15,6 +15,7 @@ import { randomId } from "../_encoding.ts";
 import { filesRoute } from "../hono/route.ts";
 import { MIN_SECRET_BYTES } from "../hono/_signing.ts";
 import { fsStorage } from "../storage/fs.ts";
+import { uploadPage } from "./_page.ts";
 import type { PresignedStorage, Storage } from "../storage/mod.ts";
 import { accessLog } from "./_access_log.ts";
 import { isWildcard, reachable } from "./_addresses.ts";
@@ -65,6 +66,7 @@ Options:
   --download-ttl SECONDS
                        How long a download URL works, from when it was
                        made (default: FILEURLS_DOWNLOAD_TTL, else 86400)
+  --no-page            Answer 404 at / instead of the upload page
   -q, --quiet          Print no access log; errors still go to standard
                        error
   -h, --help           Show this help
@@ -121,6 +123,7 @@ export async function serve(args: string[]): Promise<number> {
       "upload-ttl": { type: "string" },
       "download-ttl": { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
+      "no-page": { type: "boolean", default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -214,6 +217,15 @@ export async function serve(args: string[]): Promise<number> {
         signal: shutdown.signal,
       }),
     );
+    if (!values["no-page"]) {
+      app.route(
+        "/",
+        uploadPage({
+          apiUrl: values["public-url"],
+          connectOrigins: await storeOrigins(storage),
+        }),
+      );
+    }
     app.notFound((c) =>
       c.json(
         errorBody(
@@ -353,6 +365,25 @@ function describe(settings: RouteSettings): string[] {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * The origins a browser sends bytes to besides the API's: a presigned
+ * storage's, read from URLs it signs (locally, without a request).
+ */
+async function storeOrigins(
+  storage: Storage | PresignedStorage,
+): Promise<string[]> {
+  if (!("presign" in storage)) return [];
+  const now = Date.now();
+  const { upload_url } = await storage.presign(
+    { name: "page.bin", size: 1, type: "application/octet-stream" },
+    {
+      uploadExpiresAt: new Date(now + 60_000),
+      downloadExpiresAt: new Date(now + 60_000),
+    },
+  );
+  return [new URL(upload_url).origin];
 }
 
 /** How often, at least, leftovers of crashed uploads are swept. */

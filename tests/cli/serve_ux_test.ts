@@ -475,7 +475,31 @@ describe("fileurls serve's stop", () => {
 });
 
 describe("fileurls serve's unknown paths", () => {
-  for (const args of [[], ["--cors", "*"]]) {
+  test("GET / is the upload page, under a strict CSP, and other paths stay 404", async () => {
+    const server = await serve([
+      "--port",
+      "0",
+      "--data",
+      join(dir, "page"),
+    ]);
+    const origin = new URL(server.url).origin;
+    const page = await fetch(`${origin}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(
+      page.headers.get("content-security-policy") ?? "",
+      /default-src 'none'/,
+    );
+    assert.match(await page.text(), /<input[^>]+type="file"/);
+    for (const path of ["/index.html", "/favicon.ico", "/v1/nope"]) {
+      const res = await fetch(`${origin}${path}`);
+      assert.equal(res.status, 404, path);
+      assert.equal((await res.json()).error.type, "not_found");
+    }
+    assert.equal(await server.stop(), 0);
+  });
+
+  for (const args of [["--no-page"], ["--no-page", "--cors", "*"]]) {
     test(
       `answer the JSON error envelope with 404${
         args.length ? ` (with ${args.join(" ")})` : ""
