@@ -396,8 +396,13 @@ export function networkReason(error: unknown): string {
   ).pop() as string | undefined;
   // Deno's (rustls) say "received corrupt message" or "InvalidCertificate",
   // after the URL and "client error (Connect)": keep only the last clause.
+  // Node's (OpenSSL) say "…:error:0A00010B:SSL routines:<function>:<reason>:
+  // <file>:<line>:": keep the reason.
   if (/CERT|TLS|SSL|certificate|corrupt message/i.test(text)) {
-    const clause = innermost?.split(": ").pop();
+    const openssl = /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(
+      innermost ?? "",
+    );
+    const clause = openssl?.[1] ?? innermost?.split(": ").pop()?.trim();
     return `TLS: ${clause || "handshake failed"}`;
   }
   return innermost || String(error);
