@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   cleanEnv,
   cliCommand,
@@ -54,11 +54,24 @@ function freePort(): Promise<number> {
 
 const state = () => ({ FILEURLS_STATE_DIR: join(dir, "state") });
 
+/**
+ * The version in deno.json: in the repository, or above the folder inside it
+ * where the npm build runs the tests on Node.
+ */
+async function projectVersion(): Promise<string> {
+  for (let folder = ROOT;; folder = dirname(folder)) {
+    try {
+      return JSON.parse(await readFile(join(folder, "deno.json"), "utf8"))
+        .version;
+    } catch (error) {
+      if (dirname(folder) === folder) throw error;
+    }
+  }
+}
+
 describe("fileurls at the command line", () => {
   test("--version and -V print the version of deno.json", async () => {
-    const { version } = JSON.parse(
-      await readFile(join(ROOT, "deno.json"), "utf8"),
-    );
+    const version = await projectVersion();
     for (const flag of ["--version", "-V"]) {
       const ran = await run([flag]);
       assert.equal(ran.code, 0);
