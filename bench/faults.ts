@@ -49,7 +49,12 @@ import {
   type Runtime,
   table,
 } from "./_bench.ts";
-import { openSlow, type SlowConnection } from "../tests/_slow_client.ts";
+import {
+  openSlow,
+  putHead,
+  type SlowConnection,
+} from "../tests/_slow_client.ts";
+import { postUrls } from "../tests/cli/_cli.ts";
 
 const RUNTIMES = option("runtimes", "deno,bun,node").split(",") as Runtime[];
 const TIMEOUT_S = Number(option("timeout", "30"));
@@ -148,20 +153,16 @@ async function createUrls(
   name: string,
   size: number,
 ): Promise<Urls> {
-  const res = await fetch(`${server.url}/files/urls`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${server.apiKey}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({
+  const res = await postUrls(
+    server,
+    {
       name,
       size,
       mime_type: "application/octet-stream",
-      resource: "prediction",
-    }),
-    signal: AbortSignal.timeout(10_000),
-  });
+    },
+    {},
+    AbortSignal.timeout(10_000),
+  );
   if (res.status !== 201) {
     throw new Error(`POST /files/urls: ${res.status} ${await res.text()}`);
   }
@@ -220,13 +221,6 @@ async function recovered(server: Serving, withinMs = 15_000): Promise<string> {
     await new Promise((done) => setTimeout(done, 250));
   }
   return `no: ${problem}`;
-}
-
-function putHead(url: string, size: number): string {
-  const target = new URL(url);
-  return `PUT ${target.pathname}${target.search} HTTP/1.1\r\n` +
-    `Host: ${target.host}\r\nContent-Type: application/octet-stream\r\n` +
-    `Content-Length: ${size}\r\n\r\n`;
 }
 
 async function partials(data: string): Promise<number> {

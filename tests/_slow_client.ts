@@ -101,6 +101,25 @@ export function openSlow(port: number): Promise<SlowConnection> {
   });
 }
 
+/**
+ * The head of a `PUT` of `size` bytes to `url`, for a body sent apart.
+ *
+ * @param url The upload URL.
+ * @param size The `Content-Length`.
+ * @param type The `Content-Type`.
+ * @returns The request line and headers, ending in an empty line.
+ */
+export function putHead(
+  url: string,
+  size: number,
+  type = "application/octet-stream",
+): string {
+  const target = new URL(url);
+  return `PUT ${target.pathname}${target.search} HTTP/1.1\r\n` +
+    `Host: ${target.host}\r\nContent-Type: ${type}\r\n` +
+    `Content-Length: ${size}\r\n\r\n`;
+}
+
 /** The first line of an HTTP answer, e.g. `HTTP/1.1 408 Request Timeout`. */
 export function statusLine(received: string): string {
   return received.split("\r\n", 1)[0];

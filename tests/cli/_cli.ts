@@ -148,3 +148,37 @@ export function serve(
     });
   });
 }
+
+/**
+ * `POST {url}/files/urls` with the server's API key, for a 5-byte
+ * `text/plain` "a.txt" unless `body` says otherwise.
+ *
+ * @param server The server's base URL and API key.
+ * @param body Fields over the defaults.
+ * @param headers Headers over the defaults.
+ * @param signal Gives up waiting for the answer.
+ * @returns The answer.
+ */
+export function postUrls(
+  server: { url: string; apiKey: string },
+  body: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(`${server.url}/files/urls`, {
+    method: "POST",
+    signal,
+    headers: {
+      authorization: `Bearer ${server.apiKey}`,
+      "content-type": "application/json",
+      ...headers,
+    },
+    body: JSON.stringify({
+      name: "a.txt",
+      size: 5,
+      mime_type: "text/plain",
+      resource: "prediction",
+      ...body,
+    }),
+  });
+}

@@ -13,8 +13,8 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { running, serve, type Serving } from "./_cli.ts";
-import { openSlow, statusLine } from "../_slow_client.ts";
+import { postUrls, running, serve, type Serving } from "./_cli.ts";
+import { openSlow, putHead, statusLine } from "../_slow_client.ts";
 
 /** `--timeout` in these tests, in seconds. */
 const TIMEOUT_S = 1;
@@ -37,28 +37,13 @@ async function createUrls(
   name: string,
   size: number,
 ): Promise<{ upload_url: string; download_url: string }> {
-  const res = await fetch(`${server.url}/files/urls`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${server.apiKey}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({
-      name,
-      size,
-      mime_type: "application/octet-stream",
-      resource: "prediction",
-    }),
+  const res = await postUrls(server, {
+    name,
+    size,
+    mime_type: "application/octet-stream",
   });
   assert.equal(res.status, 201, await res.clone().text());
   return await res.json();
-}
-
-function putHead(url: string, size: number): string {
-  const target = new URL(url);
-  return `PUT ${target.pathname}${target.search} HTTP/1.1\r\n` +
-    `Host: ${target.host}\r\nContent-Type: application/octet-stream\r\n` +
-    `Content-Length: ${size}\r\n\r\n`;
 }
 
 /** The leftovers of single uploads in `--data`'s files. */

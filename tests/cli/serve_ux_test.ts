@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { run, running, serve, type Serving } from "./_cli.ts";
-import { openSlow, statusLine } from "../_slow_client.ts";
+import { postUrls, run, running, serve, type Serving } from "./_cli.ts";
+import { openSlow, putHead, statusLine } from "../_slow_client.ts";
 
 let dir: string;
 before(async () => {
@@ -44,42 +44,13 @@ interface Urls {
   expires_at: string;
 }
 
-function createUrls(
-  server: Serving,
-  body: Record<string, unknown>,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return fetch(`${server.url}/files/urls`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${server.apiKey}`,
-      "content-type": "application/json",
-      ...headers,
-    },
-    body: JSON.stringify({
-      name: "a.txt",
-      size: 5,
-      mime_type: "text/plain",
-      resource: "prediction",
-      ...body,
-    }),
-  });
-}
-
 async function urlsFor(
   server: Serving,
   body: Record<string, unknown> = {},
 ): Promise<Urls> {
-  const res = await createUrls(server, body);
+  const res = await postUrls(server, body);
   assert.equal(res.status, 201, await res.clone().text());
   return await res.json();
-}
-
-function putHead(url: string, size: number): string {
-  const target = new URL(url);
-  return `PUT ${target.pathname}${target.search} HTTP/1.1\r\n` +
-    `Host: ${target.host}\r\nContent-Type: application/octet-stream\r\n` +
-    `Content-Length: ${size}\r\n\r\n`;
 }
 
 /** `time method path status sent=N received=N time=Nms`. */
@@ -127,7 +98,7 @@ describe("fileurls serve's access log", () => {
   test("never holds an API key or a signature, on standard output or error", async () => {
     const urls = await urlsFor(server);
     const wrongKey = "fu_not-the-key-but-still-secret-123456";
-    const refused = await createUrls(server, {}, {
+    const refused = await postUrls(server, {}, {
       authorization: `Bearer ${wrongKey}`,
     });
     assert.equal(refused.status, 401);
@@ -220,10 +191,10 @@ describe("fileurls serve's route settings", () => {
     await other.body?.cancel();
     assert.equal(other.headers.get("access-control-allow-origin"), null);
 
-    const text = await createUrls(server, { resource: "avatar" });
+    const text = await postUrls(server, { resource: "avatar" });
     assert.equal(text.status, 415, await text.clone().text());
     await text.body?.cancel();
-    const prediction = await createUrls(server, {
+    const prediction = await postUrls(server, {
       mime_type: "image/png",
     });
     assert.equal(prediction.status, 400);
@@ -294,7 +265,7 @@ describe("fileurls serve's route settings", () => {
       ["--port", "0", "--data", join(dir, "any")],
       { FILEURLS_CORS: "*" },
     );
-    const res = await createUrls(server, {}, {
+    const res = await postUrls(server, {}, {
       origin: "https://anywhere.example",
     });
     assert.equal(res.status, 201);
