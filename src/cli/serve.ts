@@ -274,7 +274,7 @@ export async function serve(args: string[]): Promise<number> {
       headersTimeout: timeout,
       // Later than the route's own cut, so that a stalled upload gets its
       // 408, its URL already free again, before the connection closes.
-      idleTimeout: timeout + Math.min(5000, timeout / 2),
+      idleTimeout: timeout + Math.max(1000, Math.min(5000, timeout / 2)),
     });
   } catch (error) {
     printError(
