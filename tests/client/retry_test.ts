@@ -84,6 +84,58 @@ describe("retries", () => {
     }
   });
 
+  test("the backoff doubles: at least 250 ms before the second try, 500 ms before the third", async () => {
+    const times: number[] = [];
+    const api = await startApi((_r, i) => {
+      times.push(performance.now());
+      return i < 2 ? { status: 503, body: "busy" } : undefined;
+    });
+    try {
+      await apiClient(api).files.upload(new File(["x"], "a.txt"), "prediction");
+      assert.equal(times.length, 4, "two failures, the create, the upload");
+      const first = times[1] - times[0];
+      const second = times[2] - times[1];
+      assert.ok(first >= 240, `waited ${first} ms before the second try`);
+      assert.ok(second >= 490, `waited ${second} ms before the third try`);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("Retry-After as an HTTP date is waited for", async () => {
+    const times: number[] = [];
+    const api = await startApi((_r, i) => {
+      times.push(performance.now());
+      // Two seconds ahead, in whole seconds: a wait of one to two seconds,
+      // longer than any first backoff (at most 500 ms).
+      const date = new Date(Date.now() + 2000).toUTCString();
+      return i === 0
+        ? { status: 503, headers: { "retry-after": date } }
+        : undefined;
+    });
+    try {
+      await apiClient(api).files.upload(new File(["x"], "a.txt"), "prediction");
+      const waited = times[1] - times[0];
+      assert.ok(waited >= 900, `waited ${waited} ms for the date`);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("a timeout is not retried, whatever maxRetries", async () => {
+    const api = await startApi(() => ({ status: 201, delay: 1500 }));
+    try {
+      const error = await apiClient(api, { timeout: 200, maxRetries: 3 }).files
+        .upload(new File(["x"], "a.txt"), "prediction").catch((e) => e);
+      assert.ok(error instanceof TimeoutError, String(error));
+      // Long enough for a retry to have arrived, had there been one.
+      await new Promise((done) => setTimeout(done, 700));
+      assert.equal(api.requests.length, 1);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("a Retry-After beyond a minute is not waited for", async () => {
     const api = await startApi(() => ({
       status: 503,
