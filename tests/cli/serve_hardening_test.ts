@@ -242,6 +242,47 @@ describe("fileurls serve --data", () => {
   );
 });
 
+describe("fileurls serve's secret", () => {
+  test("keeps URLs working across a restart, and deleting DIR/secret invalidates every one", async () => {
+    const data = join(dir, "secret");
+    const args = ["--port", "0", "--data", data];
+    const first = await serve(args);
+    const urls = await createUrls(first, "kept.bin", 3);
+    const put = await fetch(urls.upload_url, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array([1, 2, 3]),
+    });
+    assert.equal(put.status, 201);
+    await first.stop();
+
+    const second = await serve(args);
+    // The same URL on the new port.
+    const moved = (server: Serving) => {
+      const url = new URL(urls.download_url);
+      url.port = String(server.port);
+      return url.href;
+    };
+    try {
+      const again = await fetch(moved(second));
+      assert.equal(again.status, 200, "the same secret after a restart");
+      await again.body?.cancel();
+    } finally {
+      await second.stop();
+    }
+
+    await rm(join(data, "secret"));
+    const third = await serve(args);
+    try {
+      const stale = await fetch(moved(third));
+      assert.equal(stale.status, 403, "a new secret: the old URL is refused");
+      await stale.body?.cancel();
+    } finally {
+      await third.stop();
+    }
+  });
+});
+
 describe("fileurls serve on SIGTERM", () => {
   async function dripping(grace: string, everyMs: number) {
     const data = join(dir, `term-${grace}-${everyMs}`);
