@@ -181,6 +181,31 @@ for (const [label, serve] of servers) {
       }
     });
 
+    test("a Content-Length other than declared is refused from the head alone, before any byte of the body", async () => {
+      const { t, server, dir } = await setUp(serve);
+      try {
+        const url = await createUrl(server);
+        for (
+          const [length, status] of [[SIZE - 1, 400], [SIZE + 1, 413]] as const
+        ) {
+          // No body at all: only the head can tell; reading the body would
+          // end in 408 after bodyTimeout.
+          const request = openRequest(url, "PUT", {
+            "Content-Type": TYPE,
+            "Content-Length": String(length),
+          });
+          const answer = await request.response;
+          request.close();
+          assert.equal(answer?.status, status, answer?.body);
+          assert.match(errorOf(answer!.body).message, /Content-Length/);
+        }
+        assert.deepEqual(await leftovers(dir), []);
+        assert.deepEqual(t.storage.completed, []);
+      } finally {
+        await server.close();
+      }
+    });
+
     test("a slow body that brings 1 KiB per bodyTimeout is never cut", async () => {
       const { t, server } = await setUp(serve);
       try {
