@@ -135,3 +135,28 @@ function ttl(setting: Setting): number {
   }
   return seconds;
 }
+
+/**
+ * The settings given, one line each, for the start banner.
+ *
+ * @param settings What {@linkcode routeSettings} read.
+ * @returns E.g. `["CORS: any origin", "Upload URLs work for 600 s"]`.
+ */
+export function describeSettings(settings: RouteSettings): string[] {
+  const lines: string[] = [];
+  const { cors, allowedTypes, resources, uploadTtl, downloadTtl } = settings;
+  if (cors !== undefined) {
+    lines.push(`CORS: ${cors === "*" ? "any origin" : cors.join(", ")}`);
+  }
+  if (allowedTypes !== undefined) {
+    lines.push(`Allowed types: ${allowedTypes.join(", ")}`);
+  }
+  if (resources !== undefined) lines.push(`Resources: ${resources.join(", ")}`);
+  if (uploadTtl !== undefined) {
+    lines.push(`Upload URLs work for ${uploadTtl} s`);
+  }
+  if (downloadTtl !== undefined) {
+    lines.push(`Download URLs work for ${downloadTtl} s`);
+  }
+  return lines;
+}

@@ -21,7 +21,12 @@ import { accessLog } from "./_access_log.ts";
 import { isWildcard, reachable } from "./_addresses.ts";
 import { type Handler, listen, type Server } from "./_listen.ts";
 import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
-import { type RouteSettings, routeSettings } from "./_route_settings.ts";
+import {
+  describeSettings,
+  type RouteSettings,
+  routeSettings,
+} from "./_route_settings.ts";
+import { parseSize, seconds } from "./_units.ts";
 
 /** The usage of `fileurls serve`. */
 export const SERVE_USAGE: string = `Usage: fileurls serve [options]
@@ -305,7 +310,7 @@ export async function serve(args: string[]): Promise<number> {
   }
   if (baseUrl !== local) lines.push(`Public URL: ${baseUrl}`);
   lines.push(`API key: ${apiKey}`, `Storage: ${where}`);
-  lines.push(...describe(settings));
+  lines.push(...describeSettings(settings));
   print(
     lines.join("\n") + "\n" +
       `\nTo upload from another shell:\n` +
@@ -343,26 +348,6 @@ export async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
-/** The settings given, one line each, for the start banner. */
-function describe(settings: RouteSettings): string[] {
-  const lines: string[] = [];
-  const { cors, allowedTypes, resources, uploadTtl, downloadTtl } = settings;
-  if (cors !== undefined) {
-    lines.push(`CORS: ${cors === "*" ? "any origin" : cors.join(", ")}`);
-  }
-  if (allowedTypes !== undefined) {
-    lines.push(`Allowed types: ${allowedTypes.join(", ")}`);
-  }
-  if (resources !== undefined) lines.push(`Resources: ${resources.join(", ")}`);
-  if (uploadTtl !== undefined) {
-    lines.push(`Upload URLs work for ${uploadTtl} s`);
-  }
-  if (downloadTtl !== undefined) {
-    lines.push(`Download URLs work for ${downloadTtl} s`);
-  }
-  return lines;
-}
-
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
@@ -388,47 +373,6 @@ async function storeOrigins(
 
 /** How often, at least, leftovers of crashed uploads are swept. */
 const SWEEP_MS = 60_000;
-
-/** Reads a number of seconds, at least `min`, as milliseconds. */
-function seconds(text: string, option: string, min: number): number {
-  const value = Number(text);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(value >= min)) {
-    throw new UsageError(
-      `${option} must be a number of seconds, at least ${min}, got ${
-        JSON.stringify(text)
-      }`,
-    );
-  }
-  return value * 1000;
-}
-
-const UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  tib: 1024 ** 4,
-};
-
-/**
- * Reads a size: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB`,
- * `KiB`, `MiB`, `GiB`, `TiB`, any case).
- *
- * @param text The size, e.g. `"5GiB"`.
- * @returns Bytes, or `undefined` unless a positive safe integer.
- */
-export function parseSize(text: string): number | undefined {
-  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = UNITS[match?.[2].toLowerCase() ?? "?"];
-  if (match === null || unit === undefined) return undefined;
-  const bytes = Math.round(Number(match[1]) * unit);
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
-}
 
 /**
  * Reads a value kept in `{dir}/{file}`, or makes one and keeps it there,
