@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { ApiError, Client, uploadTo } from "../mod.ts";
 import { filesRoute, fsStorage } from "../src/hono/mod.ts";
-import { serveApp } from "./_serve.ts";
+import { serveApp, type Served } from "./_serve.ts";
 import { API_KEY, SECRET } from "./_route.ts";
 import { randomBytes, sha256 } from "./_data.ts";
 import { startCutProxy } from "./_cut_proxy.ts";
@@ -27,19 +27,24 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** filesRoute over fsStorage in `folder`, on the runtime's own server. */
+function serveFs(folder: string): Promise<Served> {
+  return serveApp(
+    new Hono().route(
+      "/v1",
+      filesRoute({
+        storage: fsStorage({ dir: folder }),
+        secret: SECRET,
+        apiKeys: [API_KEY],
+      }),
+    ),
+  );
+}
+
 describe("a single PUT whose answer is lost", () => {
   test("is tried again, and succeeds once exactly its bytes are found stored", async () => {
     const folder = join(dir, "stored");
-    const server = await serveApp(
-      new Hono().route(
-        "/v1",
-        filesRoute({
-          storage: fsStorage({ dir: folder }),
-          secret: SECRET,
-          apiKeys: [API_KEY],
-        }),
-      ),
-    );
+    const server = await serveFs(folder);
     const data = randomBytes(200_000);
     const proxy = await startCutProxy(
       Number(new URL(server.url).port),
@@ -75,16 +80,7 @@ describe("a single PUT whose answer is lost", () => {
 
   test("a 409 stays an error when other bytes are stored, and is success for the same bytes", async () => {
     const folder = join(dir, "twice");
-    const server = await serveApp(
-      new Hono().route(
-        "/v1",
-        filesRoute({
-          storage: fsStorage({ dir: folder }),
-          secret: SECRET,
-          apiKeys: [API_KEY],
-        }),
-      ),
-    );
+    const server = await serveFs(folder);
     try {
       const client = new Client({
         baseUrl: `${server.url}/v1`,

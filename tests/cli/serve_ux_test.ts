@@ -53,6 +53,17 @@ async function urlsFor(
   return await res.json();
 }
 
+/** Uploads the 5 bytes `hello` that {@linkcode urlsFor} declares. */
+async function putHello(uploadUrl: string): Promise<void> {
+  const put = await fetch(uploadUrl, {
+    method: "PUT",
+    headers: { "content-type": "text/plain" },
+    body: "hello",
+  });
+  assert.equal(put.status, 201);
+  await put.body?.cancel();
+}
+
 /** `time method path status sent=N received=N time=Nms`. */
 const LINE =
   /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) (\S+) (\d{3}) sent=(\d+) received=(\d+) time=(\d+)ms/;
@@ -70,13 +81,7 @@ describe("fileurls serve's access log", () => {
 
   test("prints one line per request: time, method, path without query, status, bytes and time", async () => {
     const urls = await urlsFor(server);
-    const put = await fetch(urls.upload_url, {
-      method: "PUT",
-      headers: { "content-type": "text/plain" },
-      body: "hello",
-    });
-    assert.equal(put.status, 201);
-    await put.body?.cancel();
+    await putHello(urls.upload_url);
     const get = await fetch(urls.download_url);
     assert.equal(await get.text(), "hello");
     await until(() => log().split("\n").length > 3, "three log lines");
@@ -109,13 +114,7 @@ describe("fileurls serve's access log", () => {
     );
     assert.equal(tampered.status, 403);
     await tampered.body?.cancel();
-    const put = await fetch(urls.upload_url, {
-      method: "PUT",
-      headers: { "content-type": "text/plain" },
-      body: "hello",
-    });
-    assert.equal(put.status, 201);
-    await put.body?.cancel();
+    await putHello(urls.upload_url);
     await until(() => log().includes(" 403 "), "the 403's line");
     await until(() => /PUT .* 201/.test(log()), "the upload's line");
     const secrets = [
