@@ -14,14 +14,9 @@ import { Client } from "../client/client.ts";
 import { ApiError, ConnectionError } from "../client/errors.ts";
 import type { UploadProgress, UploadResult } from "../client/types.ts";
 import { downloadExpiry } from "./_expiry.ts";
-import {
-  advance,
-  type FileState,
-  ProgressDisplay,
-  renderDone,
-} from "./_progress.ts";
+import { plainReport, terminalReport } from "./_report.ts";
 import { openResume } from "./_resume.ts";
-import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
+import { codeOf, messageOf, print, UsageError } from "./_output.ts";
 
 /** The usage of `fileurls upload`. */
 export const UPLOAD_USAGE: string = `Usage: fileurls upload [options] FILE...
@@ -70,95 +65,6 @@ const OPTIONS = {
   json: { type: "boolean", short: "j", default: false },
   quiet: { type: "boolean", short: "q", default: false },
 } as const;
-
-/** Where what happens to one file is told: the terminal's display, or not. */
-interface Report {
-  /** A file starts. */
-  start(key: number, label: string): void;
-  /** It came this far. */
-  progress(key: number, progress: UploadProgress): void;
-  /** Something worth saying while it goes on, e.g. a retry. */
-  note(key: number, note: string): void;
-  /** It is uploaded: `write` prints its line on standard output. */
-  done(
-    key: number,
-    result: UploadResult,
-    expiresAt: Date | undefined,
-    write: () => void,
-  ): void;
-  /** It failed: `message` goes to standard error. */
-  failed(key: number | undefined, message: string): void;
-  /** Writes to standard output. */
-  print(write: () => void): void;
-  close(): void;
-}
-
-/** Errors only, on standard error. */
-const plainReport: Report = {
-  start() {},
-  progress() {},
-  note() {},
-  done: (_key, _result, _expires, write) => write(),
-  failed: (_key, message) => printError(message),
-  print: (write) => write(),
-  close() {},
-};
-
-function terminalReport(): Report {
-  const stderr = process.stderr as { columns?: number };
-  const display = new ProgressDisplay({
-    write: (text) => process.stderr.write(text),
-    get columns() {
-      return stderr.columns;
-    },
-  });
-  const states = new Map<number, FileState>();
-  return {
-    start(key, label) {
-      states.set(key, display.add(key, label));
-    },
-    progress(key, { loaded, total, retry }) {
-      const state = states.get(key);
-      if (state === undefined) return;
-      advance(state, loaded, total, display.now());
-      if (retry !== undefined) {
-        state.note = `retrying${
-          retry.part === undefined ? "" : ` part ${retry.part}`
-        } (${retry.reason})`;
-      }
-      display.changed();
-    },
-    note(key, note) {
-      const state = states.get(key);
-      if (state === undefined) return;
-      state.note = note;
-      display.changed();
-    },
-    done(key, result, expiresAt, write) {
-      const state = states.get(key)!;
-      states.delete(key);
-      display.remove(key, () => {
-        const line = renderDone(
-          state,
-          result.size,
-          expiresAt,
-          display.now(),
-          display.width(),
-        );
-        process.stderr.write(`${line}\n`);
-        write();
-      });
-    },
-    failed(key, message) {
-      if (key !== undefined) states.delete(key);
-      const write = () => printError(message);
-      if (key === undefined) display.above(write);
-      else display.remove(key, write);
-    },
-    print: (write) => display.above(write),
-    close: () => display.close(),
-  };
-}
 
 /**
  * Runs `fileurls upload`.
