@@ -46,6 +46,12 @@ export interface CreateFileUrlsParams {
   resource: FileResource;
   /** The media type the upload will carry, e.g. `"application/pdf"`. */
   mime_type: string;
+  /**
+   * How long the stored file is kept, in seconds from now: a positive safe
+   * integer, at most the route's `maxLifetime`. Absent: the route's
+   * `lifetime` (by default, kept until deleted).
+   */
+  lifetime?: number;
 }
 
 /**
@@ -72,6 +78,15 @@ export interface FileUrls {
    * always sends it; other APIs may not.
    */
   expires_at?: string;
+  /** The file id, for `GET`/`DELETE /files/{id}`. The fileurls route always sends it. */
+  id?: string;
+  /**
+   * Where to `POST` (no body, no API key) once the `PUT` succeeded, so that
+   * the API checks the stored object and records the file. The fileurls
+   * route sends it when its storage takes uploads directly (S3); a client
+   * that gets it must call it.
+   */
+  complete_url?: string;
   /** Any further field of the answer. */
   [field: string]: unknown;
 }
@@ -102,6 +117,61 @@ export interface UploadedFile {
   mime_type: string;
   /** When the upload completed, as an ISO 8601 date. */
   uploaded_at: string;
+}
+
+/**
+ * A stored file, as `GET /files/{id}` and `GET /files` answer it.
+ *
+ * @example
+ * ```ts
+ * import type { FileObject } from "@fileurls/fileurls";
+ * const file: FileObject = {
+ *   id: "-xT3k9ZqAbCdEfGhIjKlMn",
+ *   name: "report.pdf",
+ *   size: 1234,
+ *   mime_type: "application/pdf",
+ *   resource: "prediction",
+ *   uploaded_at: "2030-01-01T00:00:00.000Z",
+ *   expires_at: null,
+ * };
+ * ```
+ */
+export interface FileObject extends UploadedFile {
+  /** What the file is for. */
+  resource: string;
+  /** When the file expires, as an ISO 8601 date, or `null` if never. */
+  expires_at: string | null;
+  /**
+   * The SHA-256 of a file uploaded in parts (S3's composite form,
+   * `base64-N`), when known.
+   */
+  sha256?: string;
+}
+
+/** The answer to `GET /files`: one page of files, newest first. */
+export interface FileList {
+  /** The files of this page. A page may hold fewer than `limit`, even none. */
+  files: FileObject[];
+  /** The `cursor` of the next page, or `null` after the last page. */
+  next_cursor: string | null;
+}
+
+/** The body of `POST /files/{id}/download_url`. */
+export interface DownloadUrlParams {
+  /**
+   * How long the URL works, in seconds: a positive safe integer, at most the
+   * route's `maxDownloadTtl`. Absent: the route's `downloadTtl`. A URL never
+   * outlives its file.
+   */
+  expires_in?: number;
+}
+
+/** The answer to `POST /files/{id}/download_url`. */
+export interface DownloadUrl {
+  /** A fresh signed download URL. */
+  download_url: string;
+  /** When it expires, as an ISO 8601 date. */
+  expires_at: string;
 }
 
 /**

@@ -22,6 +22,13 @@ export interface FileInfo {
   size: number;
   /** The declared media type, e.g. `"image/png"`. */
   type: string;
+  /** What the file is for, e.g. `"prediction"`. Kept with the file. */
+  resource?: string;
+  /**
+   * When the stored file expires. After it the route answers 404 for it and
+   * a sweep may remove it. Absent: the file never expires.
+   */
+  expiresAt?: Date;
 }
 
 /** A file that has been stored completely. */
@@ -132,6 +139,10 @@ export interface MultipartInfo {
    * upload, and a storage may free it (`fsStorage`'s `sweep()` does).
    */
   expiresAt?: Date;
+  /** What the file is for, to keep with the completed file. */
+  resource?: string;
+  /** When the completed file expires (its `StoredFile.expiresAt`). */
+  fileExpiresAt?: Date;
 }
 
 /** One stored part of a multipart upload. */
@@ -287,6 +298,52 @@ export interface PresignedMultipart extends MultipartStore {
   stat(key: string): Promise<StoredFile | undefined>;
 }
 
+/** Options of a storage's `list()`. */
+export interface ListOptions {
+  /** Only files kept with this `resource`. */
+  resource?: string;
+  /** The most files to answer, from 1. A page may hold fewer. */
+  limit: number;
+  /**
+   * Where the page starts: the `cursor` of the page before, exclusive.
+   * Absent: from the newest file.
+   */
+  cursor?: string;
+}
+
+/** One page of a storage's `list()`. */
+export interface StoredFileList {
+  /**
+   * Completely stored files, newest first (by key: the route's file ids
+   * sort newest first). Deleted files are never listed; expired ones may be.
+   */
+  files: StoredFile[];
+  /**
+   * Where the next page starts, or `undefined` when this page is the last.
+   * A storage chooses its form (e.g. the last key it looked at); the route
+   * wraps it in an opaque cursor.
+   */
+  cursor?: string;
+}
+
+/**
+ * Thrown by a storage when what was stored is not what was declared (for a
+ * presigned upload: another size or type than the URL was signed for). The
+ * route answers 400 and the object is removed.
+ */
+export class StorageMismatchError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param key The storage key.
+   * @param detail What differs, e.g. `"size 3 is not 5"`.
+   */
+  constructor(key: string, detail: string) {
+    super(`Cannot confirm "${key}": ${detail}`);
+    this.name = "StorageMismatchError";
+  }
+}
+
 /**
  * A storage that receives the bytes through the route.
  *
@@ -361,11 +418,23 @@ export interface Storage {
    */
   blob?(key: string, range?: ByteRange): Promise<Blob | undefined>;
   /**
-   * Removes a stored file. Removing a missing key is not an error.
+   * Removes a stored file for good: afterwards {@linkcode Storage.stat} and
+   * {@linkcode Storage.read} answer `undefined`, and the key is never
+   * stored again (`put` rejects with {@linkcode StorageConflictError}), so
+   * an upload URL that is still valid cannot bring it back. Removing a
+   * missing key is not an error, and marks it deleted too.
    *
    * @param key The storage key.
    */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: one page of the stored files, newest first, never loading
+   * every record into memory. The route's `GET /files` needs it.
+   *
+   * @param options The resource to keep, the page size and where to start.
+   * @returns The page, and where the next one starts.
+   */
+  list?(options: ListOptions): Promise<StoredFileList>;
   /** Optional: multipart uploads, for files of any size. */
   multipart?: StorageMultipart;
 }
@@ -386,6 +455,11 @@ export interface PresignOptions {
   uploadExpiresAt: Date;
   /** When the download URL stops working. */
   downloadExpiresAt: Date;
+  /**
+   * The storage key the route chose (its file id). A storage that gets none
+   * makes one.
+   */
+  key?: string;
 }
 
 /**
@@ -405,6 +479,64 @@ export interface PresignedStorage {
    * route answers 413.
    */
   presign(info: FileInfo, options: PresignOptions): Promise<PresignedUrls>;
+  /**
+   * Optional: checks that a presigned upload arrived as declared, and keeps
+   * the file's metadata with it, so that {@linkcode PresignedStorage.stat}
+   * and {@linkcode PresignedStorage.list} know it. The route calls it when
+   * the client confirms an upload (`POST` on `complete_url`), and then calls
+   * `onUploaded`. Confirming a file twice answers the stored file again.
+   *
+   * @param key The storage key.
+   * @param info What the upload URL was signed for, and what to keep.
+   * @returns The stored file, and whether this call confirmed it (`false`
+   * if it was confirmed before).
+   * @throws {StorageNotFoundError} If no object was uploaded to the key, or
+   * the key was deleted.
+   * @throws {StorageMismatchError} If the object has another size or type;
+   * it is removed.
+   */
+  confirm?(
+    key: string,
+    info: FileInfo,
+  ): Promise<{ file: StoredFile; confirmed: boolean }>;
+  /**
+   * Optional: looks up a confirmed file (or one stored by a multipart
+   * upload).
+   *
+   * @param key The storage key.
+   * @returns The file, or `undefined` if it is not stored, not confirmed
+   * or deleted.
+   */
+  stat?(key: string): Promise<StoredFile | undefined>;
+  /**
+   * Optional: signs a download URL of a stored file.
+   *
+   * @param key The storage key.
+   * @param info The name and type to serve it with.
+   * @param expiresAt When the URL stops working.
+   * @returns The URL.
+   */
+  presignDownload?(
+    key: string,
+    info: Pick<FileInfo, "name" | "type">,
+    expiresAt: Date,
+  ): Promise<string>;
+  /**
+   * Optional: removes a stored file for good, as {@linkcode Storage.delete}
+   * does: afterwards `stat` answers `undefined` and the key can never be
+   * confirmed or completed again.
+   *
+   * @param key The storage key.
+   */
+  delete?(key: string): Promise<void>;
+  /**
+   * Optional: one page of the confirmed files, newest first, as
+   * {@linkcode Storage.list}.
+   *
+   * @param options The resource to keep, the page size and where to start.
+   * @returns The page, and where the next one starts.
+   */
+  list?(options: ListOptions): Promise<StoredFileList>;
   /** Optional: multipart uploads, for files of any size. */
   multipart?: PresignedMultipart;
 }
