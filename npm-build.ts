@@ -368,7 +368,7 @@ const TESTS = join(ROOT, "tests");
  * default: `.ci/test` runs them on their own (workerd by miniflare, Chromium
  * by playwright-core: `runtimes/browser*_test.ts`). Paths under `tests/`.
  */
-const OWN_SUITES = /^runtimes\/(workerd|browser[^/]*)_test\.ts$/;
+const OWN_SUITES = /^runtimes\/(workerd|browser)[^/]*_test\.ts$/;
 
 /**
  * Whether a test file under `tests/` is left out: one of

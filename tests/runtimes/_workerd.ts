@@ -50,9 +50,17 @@ export interface Workerd {
   close(): Promise<void>;
 }
 
-const COMPATIBILITY_DATE = "2025-09-01";
+/** The compatibility date of every test worker. */
+export const COMPATIBILITY_DATE = "2025-09-01";
 
-async function bundle(entry: string): Promise<string> {
+/**
+ * Bundles a worker the way one is deployed: esbuild, ESM, the `workerd`
+ * export conditions.
+ *
+ * @param entry The worker module, relative to this file.
+ * @returns The script.
+ */
+export async function bundle(entry: string): Promise<string> {
   const result = await esbuild.build({
     entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
     bundle: true,
