@@ -57,13 +57,21 @@ export {
   type FileUrlsResponse,
   type UploadedFileResponse,
 } from "./route.ts";
-export { type FilesRouteContext, type FilesRouteOptions } from "./options.ts";
+export {
+  type FilesRouteContext,
+  type FilesRouteOptions,
+  type ManageRequest,
+} from "./options.ts";
 export type {
   ApiErrorBody,
   CompletedUpload,
   CompleteUploadParams,
   CreateFileUrlsParams,
   CreateUploadParams,
+  DownloadUrl,
+  DownloadUrlParams,
+  FileList,
+  FileObject,
   FileResource,
   FileUrls,
   MultipartUpload,
@@ -74,7 +82,7 @@ export type {
   UploadedPart,
   UploadStatus,
 } from "../api.ts";
-export { memoryStorage } from "../storage/memory.ts";
+export { type MemoryStorage, memoryStorage } from "../storage/memory.ts";
 export {
   type FsStorage,
   fsStorage,
@@ -84,6 +92,7 @@ export {
 export {
   type ByteRange,
   type FileInfo,
+  type ListOptions,
   type MultipartInfo,
   type MultipartLimits,
   type MultipartStore,
@@ -95,8 +104,10 @@ export {
   type Storage,
   StorageConflictError,
   StorageFullError,
+  StorageMismatchError,
   type StorageMultipart,
   StorageNotFoundError,
   type StoredFile,
+  type StoredFileList,
   type StoredPart,
 } from "../storage/mod.ts";

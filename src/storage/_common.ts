@@ -6,9 +6,20 @@
  * @module
  */
 
-import type { ByteRange, FileInfo, StoredFile } from "./mod.ts";
+import type { ByteRange, FileInfo, MultipartInfo, StoredFile } from "./mod.ts";
 
 const KEY = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Tells whether a string is a storage key: 1 to 128 characters of
+ * `A-Z a-z 0-9 _ -`.
+ *
+ * @param value The string.
+ * @returns `true` for a key.
+ */
+export function isKey(value: string): boolean {
+  return KEY.test(value);
+}
 
 /**
  * Checks a storage key: base64url characters only, so a key can never name a
@@ -128,7 +139,8 @@ export function checkRange(key: string, range: ByteRange, size: number): void {
  * The record of a file stored just now.
  *
  * @param key The storage key.
- * @param info Its name, size, type, and SHA-256 if known.
+ * @param info Its name, size, type, resource and expiry, and SHA-256 if
+ * known. Absent fields stay absent.
  * @returns The stored file, uploaded now.
  */
 export function storedFile(
@@ -140,7 +152,78 @@ export function storedFile(
     name: info.name,
     size: info.size,
     type: info.type,
+    ...(info.resource === undefined ? {} : { resource: info.resource }),
+    ...(info.expiresAt === undefined
+      ? {}
+      : { expiresAt: new Date(info.expiresAt.getTime()) }),
     uploadedAt: new Date(),
     ...(info.sha256 === undefined ? {} : { sha256: info.sha256 }),
   };
+}
+
+/**
+ * The record of a file completed from parts: its resource and expiry are
+ * `info.resource` and `info.fileExpiresAt` (not `info.expiresAt`, which is
+ * the upload's), else what the upload was started with.
+ *
+ * @param key The storage key.
+ * @param info What `complete()` was given.
+ * @param started The resource and file expiry the upload was started with.
+ * @returns The stored file, uploaded now.
+ */
+export function completedFile(
+  key: string,
+  info: MultipartInfo & { size: number; sha256: string },
+  started: Pick<MultipartInfo, "resource" | "fileExpiresAt"> = {},
+): StoredFile {
+  return storedFile(key, {
+    name: info.name,
+    size: info.size,
+    type: info.type,
+    resource: info.resource ?? started.resource,
+    expiresAt: info.fileExpiresAt ?? started.fileExpiresAt,
+    sha256: info.sha256,
+  });
+}
+
+/**
+ * Checks what a file is to be kept with, before any byte is read: the
+ * resource is a string and the expiry a valid `Date`, where given.
+ *
+ * @param key The key, for the error message.
+ * @param info The resource and expiry.
+ * @param action What was being done, e.g. `"store"`.
+ * @throws {TypeError} If either is of another kind, or the date is invalid.
+ */
+export function checkKept(
+  key: string,
+  info: { resource?: unknown; expiresAt?: unknown },
+  action: string,
+): void {
+  if (info.resource !== undefined && typeof info.resource !== "string") {
+    throw new TypeError(`Cannot ${action} "${key}": resource is not a string`);
+  }
+  const at = info.expiresAt;
+  if (
+    at !== undefined && !(at instanceof Date && Number.isFinite(at.getTime()))
+  ) {
+    throw new TypeError(
+      `Cannot ${action} "${key}": the expiry is not a valid Date`,
+    );
+  }
+}
+
+/**
+ * A copy of a stored file's record, with Dates of its own, so that a caller
+ * cannot change what is kept.
+ *
+ * @param file The record.
+ * @returns The copy.
+ */
+export function copyFile(file: StoredFile): StoredFile {
+  const copy = { ...file, uploadedAt: new Date(file.uploadedAt.getTime()) };
+  if (file.expiresAt !== undefined) {
+    copy.expiresAt = new Date(file.expiresAt.getTime());
+  }
+  return copy;
 }
