@@ -14,7 +14,7 @@
  * @module
  */
 
-import { open, readFile, rename, rm, utimes } from "node:fs/promises";
+import { lstat, open, readFile, rename, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageConflictError, type StoredFile } from "./mod.ts";
 import { exactChunks } from "./_common.ts";
@@ -33,11 +33,17 @@ const TOUCH_MS = 5_000;
 /** Bytes gathered before each write, to keep system calls few. */
 const WRITE_BUFFER = 512 * 1024;
 
-/** `meta.json`: what is kept of a file beside its bytes. */
+/**
+ * `meta.json`: what is kept of a file beside its bytes. `resource` and
+ * `expiresAt` (ISO 8601) are absent where the file has none, and in files
+ * stored before they were kept.
+ */
 interface Meta {
   name: string;
   size: number;
   type: string;
+  resource?: string;
+  expiresAt?: string;
   uploadedAt: string;
   sha256?: string;
 }
@@ -51,6 +57,22 @@ interface Meta {
 export function isMissing(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
   return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/**
+ * Tells whether a path exists (without following a last symbolic link).
+ *
+ * @param path The path.
+ * @returns `false` if it is missing.
+ */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
 }
 
 /**
@@ -178,6 +200,8 @@ export async function writeMeta(
     name: file.name,
     size: file.size,
     type: file.type,
+    resource: file.resource,
+    expiresAt: file.expiresAt?.toISOString(),
     uploadedAt: file.uploadedAt.toISOString(),
     sha256: file.sha256,
   };
@@ -187,13 +211,15 @@ export async function writeMeta(
 /**
  * Makes a finished folder the file `key`: writes its `meta.json` and flushes
  * it and the folder to disk, then renames the folder to `{dir}/{key}`, which
- * fails if the key exists, so a key is written once even across processes,
- * and flushes `dir`. The folder's `data` must be flushed already.
+ * fails if the key exists (a stored file, or the tombstone of a deleted one:
+ * a folder holding `deleted`; never empty, so never replaced), so a key is
+ * written once even across processes, and flushes `dir`. The folder's `data`
+ * must be flushed already.
  *
  * @param dir The storage folder.
  * @param folder The finished folder, with `data` in it.
  * @param file The stored file.
- * @throws {StorageConflictError} If the key is stored already.
+ * @throws {StorageConflictError} If the key is stored already, or deleted.
  */
 export async function publish(
   dir: string,
@@ -206,7 +232,7 @@ export async function publish(
     await rename(folder, join(dir, file.key));
   } catch (error) {
     await rm(join(folder, "meta.json"), { force: true });
-    if (await readMeta(dir, file.key) !== undefined) {
+    if (await exists(join(dir, file.key))) {
       throw new StorageConflictError(file.key, { cause: error });
     }
     throw error;
@@ -219,7 +245,8 @@ export async function publish(
  *
  * @param dir The storage folder.
  * @param key The key.
- * @returns The file, or `undefined` if it is not stored.
+ * @returns The file, or `undefined` if it is not stored (or deleted: a
+ * tombstone has no `meta.json`).
  */
 export async function readMeta(
   dir: string,
@@ -238,6 +265,10 @@ export async function readMeta(
     name: meta.name,
     size: meta.size,
     type: meta.type,
+    ...(meta.resource === undefined ? {} : { resource: meta.resource }),
+    ...(meta.expiresAt === undefined
+      ? {}
+      : { expiresAt: new Date(meta.expiresAt) }),
     uploadedAt: new Date(meta.uploadedAt),
     ...(meta.sha256 === undefined ? {} : { sha256: meta.sha256 }),
   };

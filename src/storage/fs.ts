@@ -5,37 +5,35 @@
  * @module
  */
 
-import {
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-  stat as statPath,
-} from "node:fs/promises";
+import { mkdir, open, rm, stat as statPath } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   type ByteRange,
   type FileInfo,
+  type ListOptions,
   type Storage,
   StorageConflictError,
   StorageFullError,
   type StorageMultipart,
   type StoredFile,
+  type StoredFileList,
 } from "./mod.ts";
-import { checkKey, checkRange, storedFile } from "./_common.ts";
+import { checkKept, checkKey, checkRange, storedFile } from "./_common.ts";
 import {
   DIR_MODE,
+  exists,
   FILE_MODE,
   isFull,
   isMissing,
   publish,
   readMeta,
   refresher,
-  syncDir,
   writeBody,
 } from "./_fs.ts";
-import { fsMultipart, sweepUpload } from "./fs_multipart.ts";
+import { bury, isBeingDeleted } from "./_fs_delete.ts";
+import { listFolder } from "./_fs_list.ts";
+import { sweepFolder } from "./_fs_sweep.ts";
+import { fsMultipart } from "./fs_multipart.ts";
 import { bunGlobal } from "../_runtime.ts";
 
 /** Options of {@linkcode fsStorage}. */
@@ -70,21 +68,63 @@ export interface FsStorage extends Storage {
   /** Multipart uploads, each in a folder of its own. */
   multipart: StorageMultipart;
   /**
-   * Removes what crashed or abandoned uploads left in the folder, and
-   * nothing that is being written:
+   * One page of the stored files, newest first (ascending key order), as
+   * {@linkcode Storage.list}: up to `limit` files whose key follows
+   * `cursor`, only those kept with `resource` when it is given. Deleted
+   * files and uploads in progress are never listed; expired files are,
+   * until they are swept.
    *
+   * Memory stays in proportion to `limit`, whatever the folder holds: the
+   * folder is streamed, and only the `max(limit, 100)` smallest keys after
+   * `cursor` are kept before their metadata is read. A page scans the folder
+   * four times at most; when the `resource` filter leaves it short after
+   * that, it is answered short (even empty), with a cursor.
+   *
+   * @param options The resource to keep, the page size and where to start.
+   * @returns The page, and the key to pass as `cursor` for the next one (the
+   * last key looked at), or `undefined` when no file follows.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If `cursor` is not a storage key.
+   *
+   * @example
+   * ```ts
+   * import { fsStorage } from "@fileurls/fileurls/hono";
+   *
+   * const dir = await Deno.makeTempDir();
+   * const storage = fsStorage({ dir });
+   * let cursor: string | undefined;
+   * do {
+   *   const page = await storage.list({ resource: "avatar", limit: 100, cursor });
+   *   for (const file of page.files) console.log(file.key, file.name);
+   *   cursor = page.cursor;
+   * } while (cursor !== undefined);
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  list(options: ListOptions): Promise<StoredFileList>;
+  /**
+   * Removes expired files, and what crashed or abandoned uploads left in the
+   * folder, and nothing that is being written:
+   *
+   * - a stored file whose `expiresAt` is at or before `now`: it is removed
+   *   as {@linkcode Storage.delete} removes a file, so its key stays deleted
+   *   (a later `put` on it rejects with {@linkcode StorageConflictError});
    * - a single upload's `.partial-*` folder, once no byte was written to it
    *   for `idle` ms (and no upload in this process is writing it);
    * - a multipart upload's `.upload-*` folder, once the upload expired (the
    *   route's `multipartTtl`, else a day after it started) and no part or
    *   completion is being written;
-   * - a `.deleted-*` folder that a crash left while deleting a file.
+   * - a `.deleted-*` folder that a crash left while deleting a file (the
+   *   tombstone it held is put in place if the key holds nothing).
    *
+   * It reads the metadata of every stored file, streaming the folder. Until
+   * it runs, an expired file is still answered by `stat`, `read` and `list`;
+   * the route leaves it out by its `expiresAt`. Tombstones are never swept.
    * Call it at startup and then now and then, e.g. every few minutes.
    *
    * @param options The time to judge by, and the idle time of a single
    * upload.
-   * @returns How many folders were removed.
+   * @returns How many files and folders were removed.
    * @throws {RangeError} If `idle` is not a non-negative number.
    *
    * @example
@@ -102,7 +142,6 @@ export interface FsStorage extends Storage {
 
 /** How long a temporary folder may go untouched, by default. */
 const DEFAULT_IDLE_MS = 60_000;
-const PARTIAL = /^\.partial-([A-Za-z0-9_-]+)-[0-9a-f]{8}$/;
 
 /** Keys being written in this process, per storage folder. */
 const writing = new Map<string, Set<string>>();
@@ -112,7 +151,8 @@ const READ_CHUNK = 256 * 1024;
 
 /**
  * Makes a storage that keeps each file in a folder of its own,
- * `{dir}/{key}/data` with its metadata in `{dir}/{key}/meta.json`.
+ * `{dir}/{key}/data` with its metadata in `{dir}/{key}/meta.json` (name,
+ * size, type, resource, expiry, upload time, SHA-256 of parts).
  *
  * An upload streams to a temporary folder inside `dir` and is renamed into
  * place, data and metadata at once, only after exactly `size` bytes arrived
@@ -125,7 +165,13 @@ const READ_CHUNK = 256 * 1024;
  * metadata. Files are written `0600`, folders `0700`. A full disk (or quota)
  * rejects with {@linkcode StorageFullError}, leaving nothing behind.
  * Temporary folders that a crash left (`.partial-*`, and expired multipart
- * uploads) are removed by {@linkcode FsStorage.sweep}.
+ * uploads) are removed by {@linkcode FsStorage.sweep}, as are expired files.
+ *
+ * {@linkcode Storage.delete} leaves a tombstone for good: the folder
+ * `{dir}/{key}` then holds only an empty file `deleted`, which makes a later
+ * upload of the key fail with {@linkcode StorageConflictError}. The file
+ * disappears whole, at once: it is renamed aside before the tombstone is
+ * renamed into its place.
  *
  * On Bun the storage also offers {@linkcode Storage.blob}: a file-backed
  * Blob, which Bun sends with its exact `Content-Length` (a stream it would
@@ -167,11 +213,17 @@ export function fsStorage(options: FsStorageOptions): FsStorage {
     checkKey(key, "look up");
     return readMeta(dir, key);
   }
+  /** Whether the key is stored, deleted, or being written or deleted. */
+  async function taken(key: string): Promise<boolean> {
+    return keys.has(key) || isBeingDeleted(dir, key) ||
+      await exists(join(dir, key));
+  }
 
   const storage: FsStorage = {
     async put(key, body, info: FileInfo) {
       checkKey(key, "store");
-      if (keys.has(key) || await stat(key) !== undefined) {
+      checkKept(key, info, "store");
+      if (await taken(key)) {
         await body.cancel().catch(() => {});
         throw new StorageConflictError(key);
       }
@@ -268,22 +320,12 @@ export function fsStorage(options: FsStorageOptions): FsStorage {
 
     async delete(key) {
       checkKey(key, "delete");
-      // Move it aside first, so that a reader never sees half a file.
-      const doomed = join(
-        dir,
-        `.deleted-${key}-${crypto.randomUUID().slice(0, 8)}`,
-      );
-      try {
-        await rename(join(dir, key), doomed);
-      } catch (error) {
-        if (isMissing(error)) return;
-        throw error;
-      }
-      await syncDir(dir);
-      await rm(doomed, { recursive: true, force: true });
+      await bury(dir, key);
     },
 
-    multipart: fsMultipart(dir, stat, keys),
+    list: (options) => listFolder(dir, options),
+
+    multipart: fsMultipart(dir, taken),
 
     async sweep(options: SweepOptions = {}) {
       const now = options.now ?? Date.now();
@@ -293,30 +335,7 @@ export function fsStorage(options: FsStorageOptions): FsStorage {
           `Cannot sweep the file storage: idle must be a non-negative number, got ${idle}`,
         );
       }
-      let entries: string[];
-      try {
-        entries = await readdir(dir);
-      } catch (error) {
-        if (isMissing(error)) return 0;
-        throw error;
-      }
-      let removed = 0;
-      for (const entry of entries) {
-        const path = join(dir, entry);
-        if (entry.startsWith(".upload-")) {
-          if (await sweepUpload(path, now, idle)) removed++;
-          continue;
-        }
-        const partial = PARTIAL.exec(entry);
-        if (partial !== null) {
-          if (keys.has(partial[1])) continue;
-          if (now - await lastWrite(path) < idle) continue;
-        } else if (!entry.startsWith(".deleted-")) continue;
-        await rm(path, { recursive: true, force: true });
-        removed++;
-      }
-      if (removed > 0) await syncDir(dir);
-      return removed;
+      return await sweepFolder(dir, now, idle, keys);
     },
   };
   const bun = bunGlobal();
@@ -339,20 +358,4 @@ export function fsStorage(options: FsStorageOptions): FsStorage {
     };
   }
   return storage;
-}
-
-/**
- * When a temporary folder was last written: the latest change of the folder
- * or its `data`, which its writer marks as bytes arrive.
- */
-async function lastWrite(folder: string): Promise<number> {
-  let latest = 0;
-  for (const path of [folder, join(folder, "data")]) {
-    try {
-      latest = Math.max(latest, (await statPath(path)).mtimeMs);
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-  }
-  return latest;
 }

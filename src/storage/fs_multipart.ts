@@ -7,9 +7,11 @@
  * name, type, sizes and expiry (the route's, else a day after its start),
  * after which {@linkcode sweepUpload} may remove it; and `parts/`, which
  * holds one empty marker per stored part, named for its number, size and
- * SHA-256, written only once the part's bytes are on disk. Completion
- * truncates `data` to the total, writes `meta.json` and renames the folder to
- * `{dir}/{key}`: the file appears whole, at once, and only once.
+ * SHA-256, written only once the part's bytes are on disk. `info.json` also
+ * keeps the completed file's resource and expiry, for a completion that is
+ * not told them. Completion truncates `data` to the total, writes
+ * `meta.json` and renames the folder to `{dir}/{key}`: the file appears
+ * whole, at once, and only once (never onto a deleted key's tombstone).
  *
  * Lock files in `parts/` keep two writers off the same bytes, across
  * processes too: one per part being written, and one while completing. A
@@ -42,8 +44,8 @@ import {
   StorageNotFoundError,
 } from "./mod.ts";
 import type { StorageMultipart } from "./mod.ts";
-import type { StoredFile, StoredPart } from "./mod.ts";
-import { checkKey, storedFile } from "./_common.ts";
+import type { StoredPart } from "./mod.ts";
+import { checkKept, checkKey, completedFile } from "./_common.ts";
 import {
   DIR_MODE,
   FILE_MODE,
@@ -68,14 +70,13 @@ const MARKER = /^([1-9][0-9]*)\.(0|[1-9][0-9]*)\.([A-Za-z0-9_-]{43})$/;
  * Makes the multipart calls of a file storage.
  *
  * @param dir The storage folder, resolved.
- * @param stat Looks up a stored file.
- * @param writing Keys being written by single uploads in this process.
+ * @param taken Tells whether a key is stored, deleted, or being written or
+ * deleted.
  * @returns The multipart calls.
  */
 export function fsMultipart(
   dir: string,
-  stat: (key: string) => Promise<StoredFile | undefined>,
-  writing: Set<string>,
+  taken: (key: string) => Promise<boolean>,
 ): StorageMultipart {
   function folderOf(key: string, uploadId: string, action: string): string {
     checkKey(key, action);
@@ -97,9 +98,8 @@ export function fsMultipart(
   return {
     async create(key, info) {
       checkKey(key, "start an upload of");
-      if (writing.has(key) || await stat(key) !== undefined) {
-        throw new StorageConflictError(key);
-      }
+      checkKept(key, { ...info, expiresAt: info.fileExpiresAt }, "start");
+      if (await taken(key)) throw new StorageConflictError(key);
       const uploadId = randomId();
       const folder = folderOf(key, uploadId, "start an upload of");
       const { name, type, size, partSize } = info;
@@ -113,6 +113,8 @@ export function fsMultipart(
         size,
         partSize,
         expiresAt: new Date(expiresAt).toISOString(),
+        resource: info.resource,
+        fileExpiresAt: info.fileExpiresAt?.toISOString(),
       };
       try {
         await mkdir(join(folder, "parts"), {
@@ -190,10 +192,9 @@ export function fsMultipart(
 
     async complete(key, uploadId, parts, info) {
       const folder = folderOf(key, uploadId, "complete");
-      await requireUpload(folder, key, uploadId);
-      if (writing.has(key) || await stat(key) !== undefined) {
-        throw new StorageConflictError(key);
-      }
+      checkKept(key, { ...info, expiresAt: info.fileExpiresAt }, "complete");
+      const started = await requireUpload(folder, key, uploadId);
+      if (await taken(key)) throw new StorageConflictError(key);
       const release = await lock(folder, "complete", key);
       try {
         const entries = await readdir(join(folder, "parts"));
@@ -222,7 +223,12 @@ export function fsMultipart(
         } finally {
           await handle.close();
         }
-        const file = storedFile(key, info);
+        const file = completedFile(key, info, {
+          resource: started.resource,
+          fileExpiresAt: started.fileExpiresAt === undefined
+            ? undefined
+            : new Date(started.fileExpiresAt),
+        });
         try {
           await publish(dir, folder, file);
         } catch (error) {
@@ -254,6 +260,10 @@ interface UploadInfo {
   partSize: number;
   /** When the upload's URL stops working, ISO 8601; absent in older ones. */
   expiresAt?: string;
+  /** The completed file's resource, if any. */
+  resource?: string;
+  /** When the completed file expires, ISO 8601, if ever. */
+  fileExpiresAt?: string;
 }
 
 /**
