@@ -27,6 +27,23 @@
  * );
  * ```
  *
+ * @example Manage the stored files with the API key
+ * ```ts ignore
+ * import { Client } from "@fileurls/fileurls";
+ *
+ * const client = new Client({ baseUrl: "https://api.example.com/v1" });
+ * const { id } = await client.files.uploadFile("./report.pdf", "prediction", {
+ *   lifetime: 7 * 24 * 3600, // kept a week
+ * });
+ * for await (const file of client.files.list({ resource: "prediction" })) {
+ *   console.log(file.id, file.name, file.size, file.expires_at);
+ * }
+ * const { download_url } = await client.files.downloadUrl(id!, {
+ *   expiresIn: 3600,
+ * });
+ * await client.files.delete(id!);
+ * ```
+ *
  * @example Upload to the files route in the same process, and download
  * ```ts
  * import { Client } from "@fileurls/fileurls";
@@ -70,7 +87,9 @@ export {
 } from "./src/client/errors.ts";
 export type {
   ClientOptions,
+  DownloadUrlOptions,
   FileContent,
+  ListFilesOptions,
   UploadOptions,
   UploadProgress,
   UploadResult,
@@ -83,6 +102,10 @@ export {
   type CreateFileUrlsParams,
   type CreateUploadParams,
   DEFAULT_RESOURCE,
+  type DownloadUrl,
+  type DownloadUrlParams,
+  type FileList,
+  type FileObject,
   type FileResource,
   type FileUrls,
   type MultipartUpload,

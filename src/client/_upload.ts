@@ -153,6 +153,8 @@ async function single(
   }, action);
   const urls = await destination.single(params, action);
   checkFileUrls(urls, action);
+  const completeUrl = urls.complete_url;
+  if (completeUrl !== undefined) checkUrl(completeUrl, "complete_url", action);
   report({ loaded: 0, total });
   const answer = await transport.send(
     urls.upload_url,
@@ -195,15 +197,42 @@ async function single(
     }
     throw error;
   });
+  // A storage the bytes went to directly (S3) holds them unrecorded until
+  // the API has checked them.
+  const completed = completeUrl === undefined
+    ? undefined
+    : await complete(transport, completeUrl, action, signal);
   report({ loaded: total, total });
+  const id = [completed?.id, answer?.id, urls.id].find((id) =>
+    typeof id === "string"
+  ) as string | undefined;
   return {
     downloadUrl: urls.download_url,
-    ...(typeof answer?.id === "string" ? { id: answer.id } : {}),
+    ...(id === undefined ? {} : { id }),
     name: source.name,
     size: total,
     mimeType: source.type,
     multipart: false,
   };
+}
+
+/**
+ * Confirms a single upload: `POST {complete_url}`, without a body or the
+ * API key, retried as every request is.
+ */
+async function complete(
+  transport: Transport,
+  url: string,
+  action: string,
+  signal: AbortSignal | undefined,
+): Promise<{ id?: unknown } | undefined> {
+  const answer = await transport.post(url, undefined, {
+    action: `${action}: cannot complete the upload`,
+    signal,
+  });
+  return typeof answer === "object" && answer !== null
+    ? answer as { id?: unknown }
+    : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The `Files` resource: URLs for one file, and uploads.
+ * The `Files` resource: URLs for one file, uploads, and the stored files.
  *
  * @module
  */
@@ -8,6 +8,8 @@ import {
   type CreateFileUrlsParams,
   type CreateUploadParams,
   DEFAULT_RESOURCE,
+  type DownloadUrl,
+  type FileObject,
   type FileResource,
   type FileUrls,
   type MultipartUpload,
@@ -17,16 +19,27 @@ import { ApiError, FileUrlsError } from "./errors.ts";
 import { type Transport, transportOf } from "./_request.ts";
 import { uploadFile } from "./_upload.ts";
 import { checkFileUrls } from "./_url.ts";
+import {
+  createDownloadUrl,
+  deleteFile,
+  getFile,
+  listFiles,
+  listQuery,
+} from "./_manage.ts";
 import type {
   ClientOptions,
+  DownloadUrlOptions,
   FileContent,
+  ListFilesOptions,
   UploadOptions,
   UploadResult,
 } from "./types.ts";
 
 /**
  * The `Files` resource of the API: {@linkcode Files.createUrls} and
- * {@linkcode Files.upload}. Usually reached as `client.files`.
+ * {@linkcode Files.upload}, and the stored files ({@linkcode Files.get},
+ * {@linkcode Files.list}, {@linkcode Files.delete},
+ * {@linkcode Files.downloadUrl}). Usually reached as `client.files`.
  *
  * @example
  * ```ts ignore
@@ -57,11 +70,13 @@ export class Files {
    * would refuse (`"a/b"`, over 255 UTF-8 bytes, …) is refused here without
    * a request.
    *
-   * @param params The file's name, exact size, resource and media type.
+   * @param params The file's name, exact size, resource and media type, and
+   * how long the file is kept.
    * @param options An abort signal.
    * @returns The upload and download URLs, with any further field the API sent.
    * @throws {TypeError} If a field is missing or malformed (no request is made).
-   * @throws {RangeError} If `size` is not a non-negative safe integer.
+   * @throws {RangeError} If `size` is not a non-negative safe integer, or
+   * `lifetime` not a positive one.
    * @throws {ApiError} If the API answers with a status outside 2xx.
    * @throws {ConnectionError} If the API cannot be reached.
    * @throws {TimeoutError} If the API does not answer in time.
@@ -92,7 +107,12 @@ export class Files {
       throw new TypeError(`${action}: params must be an object`);
     }
     const checked = checkCreateParams({ ...params }, action);
-    const urls = await this.#createUrls(checked, action, options.signal);
+    const lifetime = checkLifetime(params.lifetime, action);
+    const urls = await this.#createUrls(
+      { ...checked, lifetime },
+      action,
+      options.signal,
+    );
     checkFileUrls(urls, action);
     return urls;
   }
@@ -109,19 +129,21 @@ export class Files {
    * the whole checked at the end; memory stays near
    * `partSize * (concurrency + 1)`. An API without multipart uploads gets
    * the single `PUT`. A stream or async iterable is read one part at a time:
-   * if it ends within the first part, it goes as one `PUT`.
+   * if it ends within the first part, it goes as one `PUT`. Where the API
+   * answered a `complete_url` (a storage that takes the bytes directly, such
+   * as S3), it is called after the `PUT`, before the upload resolves.
    *
    * @param file The contents: a Blob or File (`Bun.file()` included), bytes,
    * a stream, an async iterable, a file path (`string` or `file:` URL), or a
    * Node `fs.ReadStream`.
    * @param resource What the file is for; the API decides which it accepts.
    * @param options Name, media type, abort signal, progress, part size,
-   * concurrency, and an upload to resume.
+   * concurrency, an upload to resume, and how long the file is kept.
    * @returns The download URL.
    * @throws {TypeError} If no name can be found, or an argument is malformed
    * (no request is made).
-   * @throws {RangeError} If `partSize` or `concurrency` is not a positive
-   * whole number.
+   * @throws {RangeError} If `partSize`, `concurrency` or `lifetime` is not a
+   * positive whole number.
    * @throws {ApiError} If a server answers with a status outside 2xx.
    * @throws {ConnectionError} If a server cannot be reached.
    * @throws {TimeoutError} If a request goes silent for longer than `timeout`.
@@ -184,17 +206,162 @@ export class Files {
         }`,
       );
     }
+    const lifetime = checkLifetime(options.lifetime, "Cannot upload");
     return await uploadFile(this.#transport, file, {
       resource,
       single: (params, action) =>
-        this.#createUrls(params, action, options.signal),
+        this.#createUrls({ ...params, lifetime }, action, options.signal),
       multipart: (params, action) =>
-        this.#startUpload(params, action, options.signal),
+        this.#startUpload({ ...params, lifetime }, action, options.signal),
     }, options);
   }
 
+  /**
+   * The record of one stored file: `GET {baseUrl}/files/{id}`.
+   *
+   * @param id The file id, as {@linkcode UploadResult.id} or
+   * {@linkcode Files.list} tells it.
+   * @param options An abort signal.
+   * @returns The file: name, size, media type, resource, when it was
+   * uploaded and when it expires.
+   * @throws {TypeError} If `id` is not a non-empty string (no request is
+   * made).
+   * @throws {ApiError} If the API answers with a status outside 2xx: 404
+   * for a file that is unknown, expired or deleted.
+   * @throws {ConnectionError} If the API cannot be reached.
+   * @throws {TimeoutError} If the API does not answer in time.
+   * @throws {FileUrlsError} If the answer is not a file, or is longer than
+   * 1 MiB.
+   *
+   * @example
+   * ```ts ignore
+   * import { ApiError, Client } from "@fileurls/fileurls";
+   * const client = new Client({ baseUrl: "https://api.example.com/v1" });
+   * try {
+   *   const file = await client.files.get("-xT3k9ZqAbCdEfGhIjKlMn");
+   *   console.log(file.name, file.size, file.expires_at ?? "never expires");
+   * } catch (error) {
+   *   if (error instanceof ApiError && error.status === 404) {
+   *     console.log("no such file");
+   *   }
+   * }
+   * ```
+   */
+  async get(
+    id: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<FileObject> {
+    return await getFile(this.#transport, id, options?.signal);
+  }
+
+  /**
+   * Every stored file, newest first: `GET {baseUrl}/files`, page after page,
+   * following `next_cursor`. Only one page is held at a time; the next is
+   * asked for once the iteration reaches it, and none after a `break`.
+   * Expired files are left out by the API.
+   *
+   * The options are checked when `list()` is called; the first request is
+   * made when the iteration starts.
+   *
+   * @param options The resource to list, the page size, an abort signal.
+   * @returns The files, as an async iterable.
+   * @throws {TypeError} If `resource` is not a non-empty string.
+   * @throws {RangeError} If `limit` is not a whole number from 1 to 1000.
+   * @throws {ApiError} (from the iteration) If the API answers with a
+   * status outside 2xx.
+   * @throws {ConnectionError} (from the iteration) If the API cannot be
+   * reached.
+   * @throws {TimeoutError} (from the iteration) If the API does not answer in
+   * time.
+   * @throws {FileUrlsError} (from the iteration) If a page is not a list of
+   * files, or the API answers a cursor it gave before.
+   *
+   * @example
+   * ```ts ignore
+   * import { Client } from "@fileurls/fileurls";
+   * const client = new Client({ baseUrl: "https://api.example.com/v1" });
+   * for await (const file of client.files.list({ resource: "prediction" })) {
+   *   console.log(file.id, file.name, file.size);
+   * }
+   * ```
+   */
+  list(
+    options: ListFilesOptions = {},
+  ): AsyncGenerator<FileObject, void, undefined> {
+    const query = listQuery(options);
+    return listFiles(this.#transport, query, options.signal);
+  }
+
+  /**
+   * Deletes a stored file: `DELETE {baseUrl}/files/{id}`. Its download URLs
+   * stop working, and the id can never be uploaded to again.
+   *
+   * A retried request that gets 404 resolves: the attempt whose answer was
+   * lost deleted the file.
+   *
+   * @param id The file id.
+   * @param options An abort signal.
+   * @throws {TypeError} If `id` is not a non-empty string (no request is
+   * made).
+   * @throws {ApiError} If the API answers with a status outside 2xx: 404
+   * for a file that is not stored (unknown, expired, or already deleted).
+   * @throws {ConnectionError} If the API cannot be reached.
+   * @throws {TimeoutError} If the API does not answer in time.
+   *
+   * @example
+   * ```ts ignore
+   * import { Client } from "@fileurls/fileurls";
+   * const client = new Client({ baseUrl: "https://api.example.com/v1" });
+   * const { id } = await client.files.uploadFile("./draft.pdf");
+   * await client.files.delete(id!);
+   * ```
+   */
+  async delete(
+    id: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await deleteFile(this.#transport, id, options?.signal);
+  }
+
+  /**
+   * A fresh signed download URL for a stored file:
+   * `POST {baseUrl}/files/{id}/download_url`. It never outlives the file.
+   *
+   * @param id The file id.
+   * @param options How long the URL works (`expiresIn`, in seconds), and an
+   * abort signal.
+   * @returns The URL and when it expires.
+   * @throws {TypeError} If `id` is not a non-empty string (no request is
+   * made).
+   * @throws {RangeError} If `expiresIn` is not a positive whole number.
+   * @throws {ApiError} If the API answers with a status outside 2xx: 404
+   * for a file that is not stored, 400 for an `expiresIn` over the API's
+   * limit.
+   * @throws {ConnectionError} If the API cannot be reached.
+   * @throws {TimeoutError} If the API does not answer in time.
+   * @throws {FileUrlsError} If the answer has no absolute `http:` or
+   * `https:` URL, or is longer than 1 MiB.
+   *
+   * @example
+   * ```ts ignore
+   * import { Client } from "@fileurls/fileurls";
+   * const client = new Client({ baseUrl: "https://api.example.com/v1" });
+   * const { download_url, expires_at } = await client.files.downloadUrl(
+   *   "-xT3k9ZqAbCdEfGhIjKlMn",
+   *   { expiresIn: 3600 },
+   * );
+   * ```
+   */
+  async downloadUrl(
+    id: string,
+    options: DownloadUrlOptions = {},
+  ): Promise<DownloadUrl> {
+    return await createDownloadUrl(this.#transport, id, options ?? {});
+  }
+
   async #startUpload(
-    params: CreateUploadParams,
+    // The API takes `lifetime` here too; CreateUploadParams does not list it.
+    params: CreateUploadParams & { lifetime?: number },
     action: string,
     signal: AbortSignal | undefined,
   ): Promise<MultipartUpload | undefined> {
@@ -231,11 +398,17 @@ export class Files {
     action: string,
     signal: AbortSignal | undefined,
   ): Promise<FileUrls> {
-    const { name, size, resource, mime_type } = params;
+    const { name, size, resource, mime_type, lifetime } = params;
     const { status, body } = await this.#transport.json(
       "POST",
       "/files/urls",
-      { name, size, resource, mime_type },
+      {
+        name,
+        size,
+        resource,
+        mime_type,
+        ...(lifetime === undefined ? {} : { lifetime }),
+      },
       { action, signal },
     );
     const urls = body as FileUrls | undefined;
@@ -249,4 +422,23 @@ export class Files {
     }
     return urls;
   }
+}
+
+/** Refuses a `lifetime` that is not a positive whole number of seconds. */
+function checkLifetime(
+  lifetime: unknown,
+  action: string,
+): number | undefined {
+  if (
+    lifetime !== undefined &&
+    (typeof lifetime !== "number" || !Number.isSafeInteger(lifetime) ||
+      lifetime < 1)
+  ) {
+    throw new RangeError(
+      `${action}: lifetime must be a positive whole number of seconds, got ${
+        typeof lifetime === "number" ? lifetime : JSON.stringify(lifetime)
+      }`,
+    );
+  }
+  return lifetime;
 }

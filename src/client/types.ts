@@ -176,10 +176,22 @@ export interface UploadOptions {
    * @default {undefined}
    */
   resume?: string;
+  /**
+   * How long the API keeps the file, in seconds from now: a positive whole
+   * number, at most what the API allows. The file's download URLs never
+   * outlive it.
+   *
+   * @default {undefined} the API's own lifetime (the fileurls route keeps
+   * files until deleted unless its `lifetime` option says otherwise)
+   */
+  lifetime?: number;
 }
 
-/** Options of {@linkcode uploadTo}: an upload's options and the transport's. */
-export interface UploadToOptions extends UploadOptions {
+/**
+ * Options of {@linkcode uploadTo}: an upload's options and the transport's.
+ * `lifetime` is not among them: the URLs were made with theirs.
+ */
+export interface UploadToOptions extends Omit<UploadOptions, "lifetime"> {
   /**
    * The `fetch` to send every request with.
    *
@@ -198,4 +210,46 @@ export interface UploadToOptions extends UploadOptions {
    * @default {60000}
    */
   timeout?: number;
+}
+
+/** Options of {@linkcode Files.list}. */
+export interface ListFilesOptions {
+  /**
+   * Only the files uploaded for this resource.
+   *
+   * @default {undefined} every resource
+   */
+  resource?: string;
+  /**
+   * How many files each request asks for: the page size sent to the API,
+   * from 1 to 1000. The iterator yields every file whatever the page size.
+   *
+   * @default {undefined} the API's own (100 for the fileurls route)
+   */
+  limit?: number;
+  /**
+   * Stops the listing: the pending request is aborted and the iterator
+   * rejects with the signal's reason.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Files.downloadUrl}. */
+export interface DownloadUrlOptions {
+  /**
+   * How long the URL works, in seconds: a positive whole number, at most
+   * what the API allows (7 days for the fileurls route by default). A URL
+   * never outlives its file.
+   *
+   * @default {undefined} the API's own download TTL
+   */
+  expiresIn?: number;
+  /**
+   * Aborts the request; the call rejects with the signal's reason.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
 }

@@ -20,7 +20,8 @@ import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
  * memory, and a checked result.
  *
  * - The answer of `POST /files/urls` (`{upload_url, download_url}`): one
- *   `PUT` of the whole file.
+ *   `PUT` of the whole file, then a `POST` to its `complete_url` if it has
+ *   one, before the returned promise resolves.
  * - The answer of `POST /files/uploads` (`{upload_url, part_size, …}`): the
  *   parts of a multipart upload.
  * - A multipart upload's `upload_url` alone: resumes it, sending only the
