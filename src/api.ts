@@ -190,6 +190,11 @@ export interface CreateUploadParams {
   mime_type: string;
   /** The part size the client prefers, in bytes; the API may choose another. */
   part_size?: number;
+  /**
+   * How long the completed file is kept, in seconds from the start of the
+   * upload, by the same rules as in {@linkcode CreateFileUrlsParams}.
+   */
+  lifetime?: number;
 }
 
 /**
@@ -330,6 +335,7 @@ export const ERROR_TYPES: Readonly<Record<number, string>> = {
   415: "unsupported_media_type",
   416: "range_not_satisfiable",
   500: "internal_error",
+  501: "not_implemented",
   503: "unavailable",
   507: "insufficient_storage",
 };
@@ -412,7 +418,8 @@ const FIELDS = [
  * @returns The fields, typed.
  * @throws {TypeError} If a field is missing or mistyped, the name breaks a
  * rule, the resource is empty or the media type is malformed.
- * @throws {RangeError} If `size` is not a non-negative safe integer.
+ * @throws {RangeError} If `size` is not a non-negative safe integer, or
+ * `lifetime` (optional) not a positive one.
  *
  * @example
  * ```ts
@@ -433,14 +440,14 @@ export function checkCreateParams(
 
 /**
  * Checks the fields of `POST /files/uploads` by the API's rules: those of
- * {@linkcode checkCreateParams}, with `size` optional, and `part_size` a
- * positive safe integer if given.
+ * {@linkcode checkCreateParams}, with `size` optional, and `part_size` (like
+ * `lifetime`) a positive safe integer if given.
  *
  * @param params The fields, e.g. a parsed JSON body.
  * @param action What is being done, for messages.
  * @returns The fields, typed, with `size` `null` when unknown.
  * @throws {TypeError} As {@linkcode checkCreateParams} does.
- * @throws {RangeError} If `size` or `part_size` is out of range.
+ * @throws {RangeError} If `size`, `part_size` or `lifetime` is out of range.
  *
  * @example
  * ```ts
@@ -456,19 +463,31 @@ export function checkUploadParams(
   action: string,
 ): CreateUploadParams & { size: number | null } {
   const fields = checkFields(params, action, true);
-  const partSize = params.part_size;
-  if (partSize !== undefined && partSize !== null) {
-    if (typeof partSize !== "number") {
-      throw new TypeError(`${action}: part_size must be a number`);
-    }
-    if (!Number.isSafeInteger(partSize) || partSize <= 0) {
-      throw new RangeError(
-        `${action}: part_size must be a positive safe integer, got ${partSize}`,
-      );
-    }
-    return { ...fields, part_size: partSize };
+  const partSize = positiveField(params, "part_size", action);
+  return partSize === undefined ? fields : { ...fields, part_size: partSize };
+}
+
+/**
+ * Reads an optional field that must be a positive safe integer.
+ *
+ * @returns The value, or `undefined` if absent (or `null`).
+ */
+function positiveField(
+  params: Record<string, unknown>,
+  field: string,
+  action: string,
+): number | undefined {
+  const value = params[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number") {
+    throw new TypeError(`${action}: ${field} must be a number`);
   }
-  return fields;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(
+      `${action}: ${field} must be a positive safe integer, got ${value}`,
+    );
+  }
+  return value;
 }
 
 function checkFields(
@@ -512,7 +531,14 @@ function checkFields(
       }`,
     );
   }
-  return { name, size, resource, mime_type };
+  const lifetime = positiveField(params, "lifetime", action);
+  return {
+    name,
+    size,
+    resource,
+    mime_type,
+    ...(lifetime === undefined ? {} : { lifetime }),
+  };
 }
 
 /**

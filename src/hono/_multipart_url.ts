@@ -3,9 +3,11 @@
  * place:
  *
  * - the upload's capability URL,
- *   `{base}/files/uploads/{id}?upload_id&name&type&size&part_size&exp&kid&sig`,
+ *   `{base}/files/uploads/{id}?upload_id&name&type&size&part_size&res&fexp&exp&kid&sig`,
  *   and its sub-resources `…/{id}/parts` and `…/{id}/complete`, which carry
- *   the same query;
+ *   the same query (`res`: the file's resource; `fexp`: when the completed
+ *   file expires, absent for never; a URL without `res`, made before files
+ *   kept them, is checked as it was signed);
  * - a part URL, `{base}/files/uploads/{id}/parts/{n}?upload_id&size&sha256&exp&kid&sig`,
  *   signed for one part's exact size and SHA-256.
  *
@@ -16,7 +18,13 @@
  */
 
 import { RouteError } from "./_errors.ts";
-import { checkSignature, decimal, ID, signedQuery } from "./_signed_url.ts";
+import {
+  checkSignature,
+  decimal,
+  fileExpiry,
+  ID,
+  signedQuery,
+} from "./_signed_url.ts";
 import type { Signer } from "./_signing.ts";
 import type { Config } from "./options.ts";
 
@@ -34,6 +42,10 @@ export interface SessionGrant {
   type: string;
   /** The size of every part but the last. */
   partSize: number;
+  /** The file's resource; absent in URLs made before files kept one. */
+  fileResource?: string;
+  /** When the completed file expires, in seconds since the epoch; `null`: never. */
+  fexp: number | null;
   /** Expiry, in whole seconds since the epoch. */
   exp: number;
 }
@@ -76,18 +88,32 @@ export interface Session extends SessionGrant {
 export async function signSessionUrl(
   signer: Signer,
   base: string,
-  grant: SessionGrant,
+  grant: SessionGrant & { fileResource: string },
 ): Promise<string> {
-  const { id, uploadId, name, size, type, partSize, exp } = grant;
+  const { id, uploadId, name, size, type, partSize, fexp, exp } = grant;
+  const resource = grant.fileResource;
   const query = await signedQuery(
     signer,
-    ["multipart", id, uploadId, name, size, type, partSize, exp],
+    [
+      "multipart",
+      id,
+      uploadId,
+      name,
+      size,
+      type,
+      partSize,
+      resource,
+      fexp,
+      exp,
+    ],
     {
       upload_id: uploadId,
       name,
       type,
       ...(size === null ? {} : { size: String(size) }),
       part_size: String(partSize),
+      res: resource,
+      ...(fexp === null ? {} : { fexp: String(fexp) }),
     },
     exp,
   );
@@ -168,9 +194,12 @@ export async function verifySessionUrl(
   const sizeText = query.get("size");
   const size = sizeText === null ? null : decimal(sizeText);
   const partSize = decimal(query.get("part_size"));
+  const resource = query.get("res") ?? undefined;
+  const fexp = fileExpiry(query);
   if (
     uploadId === null || name === null || type === null ||
-    size === undefined || partSize === undefined
+    size === undefined || partSize === undefined || fexp === undefined ||
+    (resource === undefined && fexp !== null)
   ) {
     throw new RouteError(403, `${action}: the URL is not signed for this`);
   }
@@ -182,6 +211,8 @@ export async function verifySessionUrl(
     size,
     type,
     partSize,
+    // An upload started before files kept a resource and expiry.
+    ...(resource === undefined ? [] : [resource, fexp]),
   ] as const;
   const exp = await checkSignature(query, config, fields, action);
   return {
@@ -191,6 +222,8 @@ export async function verifySessionUrl(
     size,
     type,
     partSize,
+    ...(resource === undefined ? {} : { fileResource: resource }),
+    fexp,
     exp,
     resource: path.resource,
     base: config.publicUrl ?? path.base,

@@ -2,12 +2,19 @@
  * The route's own signed URLs for single uploads, written and read in one
  * place:
  *
- * - upload: `{base}/files/{id}?name&size&type&exp&kid&sig` (for `PUT`);
+ * - upload: `{base}/files/{id}?name&size&type&res&fexp&exp&kid&sig` (for
+ *   `PUT`);
+ * - completion: `{base}/files/{id}/complete?name&size&type&res&fexp&exp&kid&sig`
+ *   (for `POST`, with a presigned storage: the upload went to the store);
  * - download: `{base}/files/{id}/{name}?exp&kid&sig` (for `GET`, `HEAD`).
  *
- * The signature covers the purpose, id, name, size and type (upload only),
- * expiry and key id; see `_signing.ts`. Multipart URLs, in
- * `_multipart_url.ts`, are made and checked with the same helpers.
+ * `res` is the file's resource and `fexp` when the stored file expires, in
+ * seconds since the epoch (absent: never). The signature covers the
+ * purpose, id, name, size, type, resource and file expiry (upload and
+ * completion only), expiry and key id; see `_signing.ts`. An upload URL
+ * without `res`, made before files kept their resource, is checked as it
+ * was signed. Multipart URLs, in `_multipart_url.ts`, are made and checked
+ * with the same helpers.
  *
  * @module
  */
@@ -17,7 +24,7 @@ import { RouteError } from "./_errors.ts";
 import type { SignedFields, Signer } from "./_signing.ts";
 import type { Config } from "./options.ts";
 
-/** A file id: 128 random bits as base64url. */
+/** A file id: 22 characters of base64url's alphabet (see `fileId()`). */
 export const ID: RegExp = /^[A-Za-z0-9_-]{22}$/;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
@@ -31,6 +38,10 @@ export interface UploadGrant {
   size: number;
   /** The declared media type. */
   type: string;
+  /** The file's resource; absent in URLs made before files kept one. */
+  resource?: string;
+  /** When the stored file expires, in seconds since the epoch; `null`: never. */
+  fexp: number | null;
   /** Expiry, in whole seconds since the epoch. */
   exp: number;
 }
@@ -125,16 +136,59 @@ export function decimal(value: string | null): number | undefined {
 export async function signUploadUrl(
   signer: Signer,
   base: string,
-  grant: UploadGrant,
+  grant: UploadGrant & { resource: string },
 ): Promise<string> {
-  const { id, name, size, type, exp } = grant;
-  const query = await signedQuery(
+  const query = await grantQuery(signer, "upload", grant);
+  return `${base}/files/${grant.id}?${query}`;
+}
+
+/**
+ * Signs the completion URL of a file uploaded to a presigned storage.
+ *
+ * @param signer The route's signer.
+ * @param base The mount point's external URL, without a trailing slash.
+ * @param grant What the upload URL was signed for, and this URL's expiry.
+ * @returns The absolute URL.
+ */
+export async function signCompleteUrl(
+  signer: Signer,
+  base: string,
+  grant: UploadGrant & { resource: string },
+): Promise<string> {
+  const query = await grantQuery(signer, "complete", grant);
+  return `${base}/files/${grant.id}/complete?${query}`;
+}
+
+async function grantQuery(
+  signer: Signer,
+  purpose: "upload" | "complete",
+  grant: UploadGrant & { resource: string },
+): Promise<string> {
+  const { id, name, size, type, resource, fexp, exp } = grant;
+  return await signedQuery(
     signer,
-    ["upload", id, name, size, type, exp],
-    { name, size: String(size), type },
+    [purpose, id, name, size, type, resource, fexp, exp],
+    {
+      name,
+      size: String(size),
+      type,
+      res: resource,
+      ...(fexp === null ? {} : { fexp: String(fexp) }),
+    },
     exp,
   );
-  return `${base}/files/${id}?${query}`;
+}
+
+/**
+ * Reads the `fexp` of a query: absent is `null` (never).
+ *
+ * @param query The URL's query.
+ * @returns The file's expiry in seconds, `null`, or `undefined` if it is
+ * malformed.
+ */
+export function fileExpiry(query: URLSearchParams): number | null | undefined {
+  const text = query.get("fexp");
+  return text === null ? null : decimal(text);
 }
 
 /**
@@ -199,27 +253,13 @@ export function parseFilePath(href: string, action: string): FilePath {
 }
 
 /**
- * Tells whether a request URL has the shape of a file URL, so that an
- * unknown method on it answers 405 rather than 404.
- *
- * @param href The request URL.
- * @returns `true` for `…/files/{id}` and `…/files/{id}/{name}`.
- */
-export function isFilePath(href: string): boolean {
-  try {
-    parseFilePath(href, "");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Checks the path, signature and expiry of an upload or download URL.
+ * Checks the path, signature and expiry of an upload, completion or
+ * download URL.
  *
  * @param href The request URL.
  * @param config The route's signer and clock.
- * @param purpose `"upload"` for `PUT`, `"download"` for `GET` and `HEAD`.
+ * @param purpose `"upload"` for `PUT`, `"complete"` for `POST` on a
+ * completion URL, `"download"` for `GET` and `HEAD`.
  * @returns What the URL was signed for.
  * @throws {RouteError} 404 for a path that is no file URL; 403 for a
  * missing, tampered, foreign or expired signature, or a URL of the other
@@ -228,7 +268,7 @@ export function isFilePath(href: string): boolean {
 export async function verifyUrl(
   href: string,
   config: Pick<Config, "signer" | "now">,
-  purpose: "upload",
+  purpose: "upload" | "complete",
 ): Promise<UploadGrant>;
 export async function verifyUrl(
   href: string,
@@ -238,10 +278,17 @@ export async function verifyUrl(
 export async function verifyUrl(
   href: string,
   config: Pick<Config, "signer" | "now">,
-  purpose: "upload" | "download",
+  purpose: "upload" | "complete" | "download",
 ): Promise<UploadGrant | DownloadGrant> {
-  const action = purpose === "upload" ? "Cannot upload" : "Cannot download";
+  const action = {
+    upload: "Cannot upload",
+    complete: "Cannot confirm the upload",
+    download: "Cannot download",
+  }[purpose];
   const path = parseFilePath(href, action);
+  if (purpose === "complete" && path.name !== "complete") {
+    throw new RouteError(404, `${action}: no such completion URL`);
+  }
   const query = new URL(href).searchParams;
   // An upload URL has no name segment, a download URL has one: a URL used
   // for the other purpose fails here.
@@ -253,13 +300,31 @@ export async function verifyUrl(
     const exp = await checkSignature(query, config, fields, action);
     return { id: path.id, name: path.name, exp };
   }
-  const name = path.name === undefined ? query.get("name") : null;
+  const named = purpose === "complete" || path.name === undefined;
+  const name = named ? query.get("name") : null;
   const size = decimal(query.get("size"));
   const type = query.get("type");
-  if (name === null || size === undefined || type === null) {
+  const resource = query.get("res") ?? undefined;
+  const fexp = fileExpiry(query);
+  if (
+    name === null || size === undefined || type === null ||
+    fexp === undefined ||
+    (resource === undefined && (purpose === "complete" || fexp !== null))
+  ) {
     throw new RouteError(403, `${action}: the URL is not signed for this`);
   }
-  const fields = ["upload", path.id, name, size, type] as const;
+  // An upload URL signed before files kept a resource and expiry.
+  const fields = resource === undefined
+    ? ["upload", path.id, name, size, type] as const
+    : [purpose, path.id, name, size, type, resource, fexp] as const;
   const exp = await checkSignature(query, config, fields, action);
-  return { id: path.id, name, size, type, exp };
+  return {
+    id: path.id,
+    name,
+    size,
+    type,
+    ...(resource === undefined ? {} : { resource }),
+    fexp,
+    exp,
+  };
 }

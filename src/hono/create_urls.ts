@@ -13,10 +13,15 @@ import {
   type FileUrls,
 } from "../api.ts";
 import { essence } from "../_media_type.ts";
-import { randomId } from "../_encoding.ts";
-import type { PresignedStorage } from "../storage/mod.ts";
+import { fileId } from "../_encoding.ts";
+import type { FileInfo, PresignedStorage } from "../storage/mod.ts";
 import { RouteError } from "./_errors.ts";
-import { signDownloadUrl, signUploadUrl } from "./_signed_url.ts";
+import { downloadExpiry, newFileExpiry, nowSeconds } from "./_file_object.ts";
+import {
+  signCompleteUrl,
+  signDownloadUrl,
+  signUploadUrl,
+} from "./_signed_url.ts";
 import type { Config } from "./options.ts";
 
 const ACTION = "Cannot create file URLs";
@@ -27,22 +32,28 @@ const ACTION = "Cannot create file URLs";
  *
  * @param c The request's context.
  * @param config The route's options.
- * @returns `201 {upload_url, download_url, expires_at}`.
- * @throws {RouteError} 400 for a malformed body, 413 above `maxSize` or the
- * store's limit, 415 outside `allowedTypes`, 403 when `authorize` says no.
+ * @returns `201 {id, upload_url, download_url, expires_at}`, and
+ * `complete_url` with a presigned storage that confirms uploads.
+ * @throws {RouteError} 400 for a malformed body or a `lifetime` over
+ * `maxLifetime`, 413 above `maxSize` or the store's limit, 415 outside
+ * `allowedTypes`, 403 when `authorize` says no.
  */
 export async function createUrls(
   c: Context,
   config: Config,
 ): Promise<Response> {
   const params = await readParams(c, config, ACTION, checkCreateParams);
-
-  const nowSeconds = Math.floor(config.now() / 1000);
-  const uploadExp = nowSeconds + config.uploadTtl;
-  const downloadExp = nowSeconds + config.downloadTtl;
+  const fexp = newFileExpiry(config, params.lifetime, ACTION);
+  const grant: Grant = {
+    id: fileId(config.now()),
+    base: baseUrl(c, config, "/files/urls"),
+    uploadExp: nowSeconds(config) + config.uploadTtl,
+    downloadExp: downloadExpiry(config, fexp),
+    fexp,
+  };
   const answer = config.presigned
-    ? await presign(config, params, uploadExp, downloadExp)
-    : await sign(c, config, params, uploadExp, downloadExp);
+    ? await presign(config, params, grant)
+    : await sign(config, params, grant);
   return Response.json(answer, {
     status: 201,
     headers: { "cache-control": "no-store" },
@@ -126,26 +137,51 @@ function isAllowedType(allowed: string[], type: string): boolean {
   );
 }
 
+/**
+ * The mount point's external URL: `publicUrl`, or the request URL without
+ * the endpoint's own path.
+ *
+ * @param c The request's context.
+ * @param config The route's options.
+ * @param path The endpoint's path after the mount point, as requested.
+ * @returns The URL, without a trailing slash.
+ */
+export function baseUrl(c: Context, config: Config, path: string): string {
+  const url = new URL(c.req.url);
+  return config.publicUrl ?? url.origin + url.pathname.slice(0, -path.length);
+}
+
+/** The new file's id, where its URLs go, and when each expires. */
+interface Grant {
+  id: string;
+  base: string;
+  /** Seconds since the epoch, as every `exp`. */
+  uploadExp: number;
+  downloadExp: number;
+  /** When the stored file expires; `null`: never. */
+  fexp: number | null;
+}
+
+type Answer = FileUrls & { id: string; expires_at: string };
+
 /** The route's own URLs, under `publicUrl` or the request's mount point. */
 async function sign(
-  c: Context,
   config: Config,
   params: CreateFileUrlsParams,
-  uploadExp: number,
-  downloadExp: number,
-): Promise<FileUrls & { expires_at: string }> {
-  const url = new URL(c.req.url);
-  const base = config.publicUrl ??
-    url.origin + url.pathname.slice(0, -"/files/urls".length);
-  const id = randomId();
+  grant: Grant,
+): Promise<Answer> {
+  const { id, base, uploadExp, downloadExp, fexp } = grant;
   const signer = await config.signer;
-  const { name, size, mime_type: type } = params;
+  const { name, size, mime_type: type, resource } = params;
   return {
+    id,
     upload_url: await signUploadUrl(signer, base, {
       id,
       name,
       size,
       type,
+      resource,
+      fexp,
       exp: uploadExp,
     }),
     download_url: await signDownloadUrl(signer, base, {
@@ -157,25 +193,52 @@ async function sign(
   };
 }
 
-/** A presigned storage's URLs, and the upload URL's real expiry. */
+/**
+ * A presigned storage's URLs, the upload URL's real expiry, and the
+ * route's completion URL when the storage confirms uploads.
+ */
 async function presign(
   config: Config,
   params: CreateFileUrlsParams,
-  uploadExp: number,
-  downloadExp: number,
-): Promise<FileUrls & { expires_at: string }> {
+  grant: Grant,
+): Promise<Answer> {
+  const { id, base, uploadExp, downloadExp, fexp } = grant;
   const storage = config.storage as PresignedStorage;
-  const info = { name: params.name, size: params.size, type: params.mime_type };
+  const { name, size, mime_type: type, resource } = params;
+  const info: FileInfo = {
+    name,
+    size,
+    type,
+    resource,
+    ...(fexp === null ? {} : { expiresAt: new Date(fexp * 1000) }),
+  };
   try {
     const urls = await storage.presign(info, {
       uploadExpiresAt: new Date(uploadExp * 1000),
       downloadExpiresAt: new Date(downloadExp * 1000),
+      key: id,
     });
+    const expiresAt = urls.uploadExpiresAt ?? new Date(uploadExp * 1000);
+    // The client confirms after its PUT, which may end as the upload URL
+    // expires: the completion URL works one uploadTtl longer.
+    const completeExp = Math.floor(expiresAt.getTime() / 1000) +
+      config.uploadTtl;
     return {
+      id,
       upload_url: urls.upload_url,
       download_url: urls.download_url,
-      expires_at: (urls.uploadExpiresAt ?? new Date(uploadExp * 1000))
-        .toISOString(),
+      expires_at: expiresAt.toISOString(),
+      ...(storage.confirm === undefined ? {} : {
+        complete_url: await signCompleteUrl(await config.signer, base, {
+          id,
+          name,
+          size,
+          type,
+          resource,
+          fexp,
+          exp: completeExp,
+        }),
+      }),
     };
   } catch (error) {
     // The size is valid by now: a RangeError says the store cannot take

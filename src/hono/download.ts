@@ -14,6 +14,7 @@ import {
 } from "../_content_disposition.ts";
 import type { ByteRange, Storage } from "../storage/mod.ts";
 import { RouteError } from "./_errors.ts";
+import { isExpired } from "./_file_object.ts";
 import { verifyUrl } from "./_signed_url.ts";
 import type { Config } from "./options.ts";
 import { etag } from "./upload.ts";
@@ -32,7 +33,7 @@ const SANDBOX = "sandbox";
  * @returns 200 with the file, 206 with a range, 304 for a matching
  * `If-None-Match`.
  * @throws {RouteError} 404 for a path that is no download URL or a file not
- * uploaded yet; 403 for a bad or expired signature; 416 for a range outside
+ * uploaded yet, deleted or expired; 403 for a bad or expired signature; 416 for a range outside
  * the file.
  */
 export async function download(c: Context, config: Config): Promise<Response> {
@@ -41,7 +42,13 @@ export async function download(c: Context, config: Config): Promise<Response> {
   const storage = config.storage as Storage;
   const file = await storage.stat(grant.id);
   if (file === undefined) {
-    throw new RouteError(404, `${action}: the file is not uploaded yet`);
+    throw new RouteError(
+      404,
+      `${action}: the file is not uploaded yet, or was deleted`,
+    );
+  }
+  if (isExpired(file, config)) {
+    throw new RouteError(404, `${action}: the file has expired`);
   }
 
   const tag = etag(file);

@@ -16,6 +16,7 @@ import type {
   StoredFile,
 } from "../storage/mod.ts";
 import { digest } from "./_auth.ts";
+import { downloadTtls, lifetimes, positive } from "./_limits.ts";
 import { checkSecrets, createSigner, type Signer } from "./_signing.ts";
 
 // `deno doc --lint` counts types from other packages as private
@@ -28,6 +29,26 @@ import { checkSecrets, createSigner, type Signer } from "./_signing.ts";
  * @internal
  */
 export type FilesRouteContext = Context;
+
+/**
+ * What a request to manage stored files asks, as
+ * {@linkcode FilesRouteOptions.manage} receives it.
+ */
+export interface ManageRequest {
+  /**
+   * `GET /files` (`"list"`), `GET /files/{id}` (`"get"`), `DELETE
+   * /files/{id}` (`"delete"`) or `POST /files/{id}/download_url`
+   * (`"download_url"`).
+   */
+  action: "get" | "list" | "delete" | "download_url";
+  /** The file id, but for `"list"`. */
+  id?: string;
+  /**
+   * For `"list"`, the `resource` asked for, if any; otherwise the stored
+   * file's resource, absent when no such file is stored.
+   */
+  resource?: string;
+}
 
 /** Options of {@linkcode filesRoute}. */
 export interface FilesRouteOptions {
@@ -103,9 +124,9 @@ export interface FilesRouteOptions {
   uploadTtl?: number;
   /**
    * How long a download URL works, in seconds, counted from when it was
-   * created (not from the upload).
+   * created (not from the upload). Never past the file's expiry.
    *
-   * @default {86400}
+   * @default {86400} one day, or `maxDownloadTtl` if shorter
    */
   downloadTtl?: number;
   /**
@@ -140,9 +161,11 @@ export interface FilesRouteOptions {
    */
   cors?: "*" | string[];
   /**
-   * Called once after a file is completely stored, before the `201` answer.
-   * An error it throws is logged with `console.error` and does not undo the
-   * upload, which still answers `201`.
+   * Called once after a file is completely stored, before the answer: the
+   * `201` of a `PUT` or of a multipart completion, or, with a presigned
+   * storage, the first `POST` on the `complete_url` (which needs the
+   * storage's `confirm`). An error it throws is logged with
+   * `console.error` and does not undo the upload, which still succeeds.
    *
    * @default {undefined}
    */
@@ -168,6 +191,42 @@ export interface FilesRouteOptions {
    * @default {undefined} never shuts down
    */
   signal?: AbortSignal;
+  /**
+   * How long a stored file is kept, in seconds from its upload URL's
+   * creation, unless the request asks for another `lifetime`. After it the
+   * file answers 404 everywhere, its download URLs stop working, and the
+   * storage's sweep (or a bucket's lifecycle rule) removes it.
+   *
+   * @default {undefined} files never expire
+   */
+  lifetime?: number;
+  /**
+   * The longest `lifetime` a request may ask for, in seconds (400 above).
+   *
+   * @default {undefined} `lifetime` when set, else no cap
+   */
+  maxLifetime?: number;
+  /**
+   * The longest `expires_in` of `POST /files/{id}/download_url`, in
+   * seconds (400 above). Never below `downloadTtl`.
+   *
+   * @default {604800} 7 days, or `downloadTtl` if longer
+   */
+  maxDownloadTtl?: number;
+  /**
+   * Decides who may list, look up, delete and sign download URLs of stored
+   * files (`GET /files`, `GET`/`DELETE /files/{id}`, `POST
+   * /files/{id}/download_url`), after the API key (if any) was accepted.
+   * `false` answers 403; an error it throws answers 500. These endpoints
+   * exist only when `apiKeys` or `manage` is set: a route made with
+   * `public: true` alone never lists files.
+   *
+   * @default {undefined} every API key may manage every file
+   */
+  manage?: (
+    c: FilesRouteContext,
+    request: ManageRequest,
+  ) => boolean | Promise<boolean>;
   /**
    * The clock, in milliseconds since the epoch, for expiry.
    *
@@ -200,6 +259,14 @@ export interface Config {
   bodyTimeout: number;
   /** Aborts when the route shuts down. */
   signal?: AbortSignal;
+  /** Seconds a file is kept by default; `undefined`: never expires. */
+  lifetime?: number;
+  /** The most seconds a request's `lifetime` may ask for. */
+  maxLifetime?: number;
+  maxDownloadTtl: number;
+  manage?: FilesRouteOptions["manage"];
+  /** Whether the management endpoints exist (`apiKeys` or `manage`). */
+  managed: boolean;
   now: () => number;
   signer: Promise<Signer>;
 }
@@ -349,6 +416,22 @@ export function configure(options: FilesRouteOptions): Config {
     );
   }
 
+  if (options.manage !== undefined && typeof options.manage !== "function") {
+    throw new TypeError(
+      "Cannot create the files route: manage must be a function",
+    );
+  }
+  if (
+    options.onUploaded !== undefined && presigned &&
+    typeof (storage as PresignedStorage).confirm !== "function"
+  ) {
+    throw new TypeError(
+      "Cannot create the files route: onUploaded needs a presigned storage with confirm, to know when an upload arrived",
+    );
+  }
+  const { downloadTtl, maxDownloadTtl } = downloadTtls(options);
+  const { lifetime, maxLifetime } = lifetimes(options);
+
   return {
     storage,
     presigned,
@@ -359,7 +442,7 @@ export function configure(options: FilesRouteOptions): Config {
     allowedTypes,
     resources,
     uploadTtl: positive(options.uploadTtl ?? 3600, "uploadTtl"),
-    downloadTtl: positive(options.downloadTtl ?? 86400, "downloadTtl"),
+    downloadTtl,
     partSize: positive(options.partSize ?? 8 * 1024 ** 2, "partSize"),
     minPartSize: positive(options.minPartSize ?? 5 * 1024 ** 2, "minPartSize"),
     multipartTtl: positive(options.multipartTtl ?? 86400, "multipartTtl"),
@@ -368,16 +451,12 @@ export function configure(options: FilesRouteOptions): Config {
     onUploaded: options.onUploaded,
     bodyTimeout: positive(options.bodyTimeout ?? 30_000, "bodyTimeout"),
     signal,
+    lifetime,
+    maxLifetime,
+    maxDownloadTtl,
+    manage: options.manage,
+    managed: apiKeys !== undefined || options.manage !== undefined,
     now: options.now ?? Date.now,
     signer,
   };
-}
-
-function positive(value: number, option: string): number {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new RangeError(
-      `Cannot create the files route: ${option} must be a positive safe integer, got ${value}`,
-    );
-  }
-  return value;
 }

@@ -1,22 +1,24 @@
 /**
  * The files API as a Hono sub-app: `POST /files/urls` hands out signed upload
  * and download URLs, `PUT` on an upload URL stores the bytes, `GET`/`HEAD` on
- * a download URL serves them. This module wires the endpoints; each lives in
- * a file of its own.
+ * a download URL serves them, and `GET`/`DELETE /files…` manage the stored
+ * files. This module wires the endpoints; each lives in a file of its own.
  *
  * @module
  */
 
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { CreateFileUrlsParams, FileUrls, UploadedFile } from "../api.ts";
 import { apiKeyAuth } from "./_auth.ts";
 import { jsonBody } from "./_body.ts";
 import { corsHeaders, preflight } from "./_cors.ts";
 import { renderError, RouteError } from "./_errors.ts";
-import { isFilePath } from "./_signed_url.ts";
+import { parseFilePath } from "./_signed_url.ts";
+import { confirmUpload } from "./confirm.ts";
 import { createUrls } from "./create_urls.ts";
 import { download } from "./download.ts";
-import { configure, type FilesRouteOptions } from "./options.ts";
+import { createDownloadUrl, deleteFile, getFile, listFiles } from "./manage.ts";
+import { type Config, configure, type FilesRouteOptions } from "./options.ts";
 import { startUpload } from "./start_upload.ts";
 import { upload } from "./upload.ts";
 import { uploadPart } from "./upload_part.ts";
@@ -27,6 +29,8 @@ export type FileUrlsRequest = CreateFileUrlsParams;
 
 /** The `201` answer of `POST /files/urls`. */
 export type FileUrlsResponse = FileUrls & {
+  /** The file id. */
+  id: string;
   /** When the upload URL expires, as an ISO 8601 date. */
   expires_at: string;
 };
@@ -47,15 +51,22 @@ export type FilesRouteApp = Hono;
 /**
  * Makes the files API as a Hono app to mount under a prefix:
  *
- * - `POST /files/urls` with `{name, size, resource, mime_type}` answers
- *   `201 {upload_url, download_url, expires_at}`;
- * - `PUT /files/{id}?name&size&type&exp&kid&sig` stores exactly `size` bytes
- *   and answers `201`;
+ * - `POST /files/urls` with `{name, size, resource, mime_type, lifetime?}`
+ *   answers `201 {id, upload_url, download_url, expires_at}`, and
+ *   `complete_url` with a presigned storage that confirms uploads;
+ * - `PUT /files/{id}?name&size&type&res&fexp&exp&kid&sig` stores exactly
+ *   `size` bytes and answers `201`;
+ * - `POST /files/{id}/complete?…&sig` (presigned storages) confirms that the
+ *   bytes arrived in the store and answers `200` with the file;
  * - `GET`/`HEAD /files/{id}/{name}?exp&kid&sig` serves them, with ranges;
  * - `POST /files/uploads` starts a multipart upload (where the storage
  *   offers them) and answers its capability URL, `upload_url`, on which
  *   `GET` lists the stored parts, `POST …/parts` signs part URLs, `POST
  *   …/complete` makes the file, and `DELETE` aborts;
+ * - with `apiKeys` or `manage`: `GET /files?resource&limit&cursor` lists the
+ *   stored files newest first, `GET /files/{id}` describes one, `DELETE
+ *   /files/{id}` removes it for good, and `POST /files/{id}/download_url`
+ *   signs a fresh download URL;
  * - `OPTIONS` on all of them answers CORS preflights when `cors` is set.
  *
  * Errors are JSON `{"error": {"type", "message"}}`. A body that moves no
@@ -67,9 +78,11 @@ export type FilesRouteApp = Hono;
  * @returns A Hono app; mount it with `app.route("/v1", filesRoute({...}))`.
  * @throws {TypeError} If an option is missing or malformed: no storage, a
  * secret shorter than 32 bytes, no way to authorize and `public` not set, a
- * malformed `publicUrl`, `allowedTypes` or `cors` origin.
+ * malformed `publicUrl`, `allowedTypes` or `cors` origin, or `onUploaded`
+ * with a presigned storage that cannot confirm uploads.
  * @throws {RangeError} If `maxSize`, `uploadTtl`, `downloadTtl`,
- * `bodyTimeout` or another limit is not a positive safe integer.
+ * `bodyTimeout` or another limit is not a positive safe integer, or
+ * `maxLifetime` or `maxDownloadTtl` is below `lifetime` or `downloadTtl`.
  *
  * @example Mount it and create URLs
  * ```ts
@@ -113,12 +126,14 @@ export function filesRoute(options: FilesRouteOptions): FilesRouteApp {
         (c) => preflight(c, cors, ["GET", "POST", "PUT", "DELETE"]),
       );
     }
-    if (!config.presigned) {
-      app.options(
-        "/files/*",
-        (c) => preflight(c, cors, ["PUT", "GET", "HEAD"]),
-      );
+    if (config.managed) {
+      app.options("/files", (c) => preflight(c, cors, ["GET", "HEAD"]));
     }
+    app.options("/files/*", (c) => {
+      const methods = allowedMethods(c, config);
+      if (methods.length === 0) throw noSuchEndpoint(c);
+      return preflight(c, cors, methods);
+    });
   }
   const action = "Cannot create file URLs";
   if (config.apiKeys) {
@@ -150,21 +165,91 @@ export function filesRoute(options: FilesRouteOptions): FilesRouteApp {
     );
     app.all("/files/uploads/*", (c) => uploadSession(c, config));
   }
-  if (!config.presigned) {
+  if (config.managed) manageEndpoints(app, config);
+  if (config.presigned) {
+    app.post(`/files/${ID_PARAM}/complete`, (c) => confirmUpload(c, config));
+  } else {
     app.put("/files/*", (c) => upload(c, config));
     // Hono answers HEAD with the GET handler and drops the body.
     app.get("/files/*", (c) => download(c, config));
   }
   app.all("/files/*", (c) => {
-    if (!config.presigned && isFilePath(c.req.url)) {
-      return notAllowed(c, ["PUT", "GET", "HEAD"]);
-    }
-    throw new RouteError(
-      404,
-      `Cannot ${c.req.method} ${pathOf(c)}: no such endpoint`,
-    );
+    const methods = allowedMethods(c, config);
+    if (methods.length > 0) return notAllowed(c, methods);
+    throw noSuchEndpoint(c);
   });
   return app;
+}
+
+/** A file id in a Hono path; the handlers read it again from the raw path. */
+const ID_PARAM = ":id{[A-Za-z0-9_-]{22}}";
+
+/**
+ * `GET /files`, `GET`/`DELETE /files/{id}` and `POST
+ * /files/{id}/download_url`, behind the API key when there are keys.
+ */
+function manageEndpoints(app: Hono, config: Config): void {
+  const guard = (action: string): MiddlewareHandler =>
+    config.apiKeys === undefined
+      ? (_c, next) => next()
+      : apiKeyAuth(config.apiKeys, action);
+  app.get("/files", guard("Cannot list files"), (c) => listFiles(c, config));
+  app.all("/files", (c) => notAllowed(c, ["GET", "HEAD"]));
+  app.get(
+    `/files/${ID_PARAM}`,
+    guard("Cannot get the file"),
+    (c) => getFile(c, config),
+  );
+  app.delete(
+    `/files/${ID_PARAM}`,
+    guard("Cannot delete the file"),
+    (c) => deleteFile(c, config),
+  );
+  const signing = "Cannot create a download URL";
+  app.post(
+    `/files/${ID_PARAM}/download_url`,
+    guard(signing),
+    jsonBody(config, signing),
+    (c) => createDownloadUrl(c, config),
+  );
+}
+
+/**
+ * The methods a path under `/files/` answers: none for a path that is no
+ * file's; for `/files/{id}`, `PUT` (upload), `GET` (description, when
+ * managed) and `DELETE`; for `/files/{id}/{name}`, `GET` (download) and
+ * `POST` where the name is `download_url` or `complete`.
+ */
+function allowedMethods(c: Context, config: Config): string[] {
+  let path: { id: string; name?: string };
+  try {
+    path = parseFilePath(c.req.url, "");
+  } catch {
+    return [];
+  }
+  const own = !config.presigned;
+  const methods = path.name === undefined
+    ? [
+      ...(own ? ["PUT"] : []),
+      ...(own || config.managed ? ["GET", "HEAD"] : []),
+      ...(config.managed ? ["DELETE"] : []),
+    ]
+    : [
+      // A PUT there answers 403: it is no upload URL.
+      ...(own ? ["PUT", "GET", "HEAD"] : []),
+      ...((config.managed && path.name === "download_url") ||
+          (config.presigned && path.name === "complete")
+        ? ["POST"]
+        : []),
+    ];
+  return methods;
+}
+
+function noSuchEndpoint(c: Context): RouteError {
+  return new RouteError(
+    404,
+    `Cannot ${c.req.method} ${pathOf(c)}: no such endpoint`,
+  );
 }
 
 function pathOf(c: Context): string {

@@ -11,13 +11,14 @@ import {
   type CreateUploadParams,
   type MultipartUpload,
 } from "../api.ts";
-import { randomId } from "../_encoding.ts";
+import { fileId } from "../_encoding.ts";
 import type { MultipartLimits, PresignedMultipart } from "../storage/mod.ts";
 import { StorageConflictError, StorageFullError } from "../storage/mod.ts";
 import { RouteError } from "./_errors.ts";
+import { downloadExpiry, newFileExpiry, nowSeconds } from "./_file_object.ts";
 import { signSessionUrl } from "./_multipart_url.ts";
 import { signDownloadUrl } from "./_signed_url.ts";
-import { readParams } from "./create_urls.ts";
+import { baseUrl, readParams } from "./create_urls.ts";
 import type { Config } from "./options.ts";
 
 /** The limits of a store that names none: S3's. */
@@ -51,14 +52,13 @@ export async function startUpload(
       `${ACTION}: an empty file has no parts; create its URLs with POST /files/urls`,
     );
   }
+  const fexp = newFileExpiry(config, params.lifetime, ACTION);
   const limits = store.limits ?? DEFAULT_LIMITS;
   const partSize = choosePartSize(params, config, limits);
 
-  const id = randomId();
-  const name = params.name;
-  const type = params.mime_type;
-  const nowSeconds = Math.floor(config.now() / 1000);
-  const exp = nowSeconds + config.multipartTtl;
+  const id = fileId(config.now());
+  const { name, mime_type: type, resource } = params;
+  const exp = nowSeconds(config) + config.multipartTtl;
   let uploadId: string;
   try {
     uploadId = await store.create(id, {
@@ -67,6 +67,8 @@ export async function startUpload(
       size: params.size ?? undefined,
       partSize,
       expiresAt: new Date(exp * 1000),
+      resource,
+      ...(fexp === null ? {} : { fileExpiresAt: new Date(fexp * 1000) }),
     });
   } catch (error) {
     // A fresh random id is never taken; a store that says so is broken.
@@ -76,9 +78,7 @@ export async function startUpload(
     }
     throw error;
   }
-  const url = new URL(c.req.url);
-  const base = config.publicUrl ??
-    url.origin + url.pathname.slice(0, -"/files/uploads".length);
+  const base = baseUrl(c, config, "/files/uploads");
   const signer = await config.signer;
   const answer: MultipartUpload = {
     id,
@@ -89,9 +89,11 @@ export async function startUpload(
       size: params.size,
       type,
       partSize,
+      fileResource: resource,
+      fexp,
       exp,
     }),
-    download_url: await downloadUrl(config, base, id, name, type),
+    download_url: await downloadUrl(config, base, { id, name, type, fexp }),
     part_size: partSize,
     max_parts: limits.maxParts,
     expires_at: new Date(exp * 1000).toISOString(),
@@ -126,19 +128,18 @@ export function requireMultipart(
  *
  * @param config The route's options.
  * @param base The mount point's external URL.
- * @param id The file id.
- * @param name The declared name.
- * @param type The declared type.
- * @returns The URL, valid for `downloadTtl` from now.
+ * @param file The file id, declared name and type, and when the file
+ * expires (`null`: never).
+ * @returns The URL, valid for `downloadTtl` from now, never past the file's
+ * expiry.
  */
 export async function downloadUrl(
   config: Config,
   base: string,
-  id: string,
-  name: string,
-  type: string,
+  file: { id: string; name: string; type: string; fexp: number | null },
 ): Promise<string> {
-  const exp = Math.floor(config.now() / 1000) + config.downloadTtl;
+  const { id, name, type } = file;
+  const exp = downloadExpiry(config, file.fexp);
   if (config.presigned) {
     return await (config.multipart as PresignedMultipart).presignDownload(
       id,

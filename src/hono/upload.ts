@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import type { UploadedFile } from "../api.ts";
 import { essence } from "../_media_type.ts";
 import {
+  type FileInfo,
   type Storage,
   StorageConflictError,
   StorageFullError,
@@ -31,8 +32,8 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/;
  * @throws {RouteError} 404 for a path that is no upload URL; 403 for a bad or
  * expired signature; 411 without an exact `Content-Length`; 400 for a smaller
  * length or a body that ends early; 413 for a larger one; 415 for another
- * type; 409 if the file is stored or being stored; 408 for a body that
- * stalls; 503 once the route shuts down; 507 if the storage is full.
+ * type; 409 if the file is stored, being stored or deleted; 408 for a body
+ * that stalls; 503 once the route shuts down; 507 if the storage is full.
  */
 export async function upload(c: Context, config: Config): Promise<Response> {
   const grant = await verifyUrl(c.req.url, config, "upload");
@@ -44,6 +45,13 @@ export async function upload(c: Context, config: Config): Promise<Response> {
   if (await storage.stat(id) !== undefined) {
     throw new RouteError(409, `${action}: the file is already uploaded`);
   }
+  const info: FileInfo = {
+    name: grant.name,
+    size,
+    type,
+    ...(grant.resource === undefined ? {} : { resource: grant.resource }),
+    ...(grant.fexp === null ? {} : { expiresAt: new Date(grant.fexp * 1000) }),
+  };
 
   // Count what arrives, so that even a storage that does not check sizes
   // never gets more or less than declared.
@@ -52,12 +60,12 @@ export async function upload(c: Context, config: Config): Promise<Response> {
   const body = guard.stream.pipeThrough(counter);
   let file: StoredFile;
   try {
-    file = await storage.put(id, body, { name: grant.name, size, type });
+    file = await storage.put(id, body, info);
   } catch (error) {
     if (error instanceof StorageConflictError) {
       throw new RouteError(
         409,
-        `${action}: the file is already being uploaded`,
+        `${action}: the file is already being uploaded, or was deleted`,
       );
     }
     throw storeFailure(error, guard, counter, size, action) ?? error;

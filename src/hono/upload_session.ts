@@ -347,6 +347,12 @@ async function complete(
       partSize: session.partSize,
       size,
       sha256,
+      ...(session.fileResource === undefined
+        ? {}
+        : { resource: session.fileResource }),
+      ...(session.fexp === null
+        ? {}
+        : { fileExpiresAt: new Date(session.fexp * 1000) }),
     });
   } catch (error) {
     if (error instanceof StorageConflictError) {
@@ -382,8 +388,8 @@ async function complete(
 
 /** A fresh download URL of the upload's file. */
 function sessionDownloadUrl(config: Config, session: Session): Promise<string> {
-  const { base, id, name, type } = session;
-  return downloadUrl(config, base, id, name, type);
+  const { base, id, name, type, fexp } = session;
+  return downloadUrl(config, base, { id, name, type, fexp });
 }
 
 function json(
