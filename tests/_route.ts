@@ -12,6 +12,7 @@ import {
   type ByteRange,
   filesRoute,
   type FilesRouteOptions,
+  type ListOptions,
   memoryStorage,
   type Storage,
   type StorageMultipart,
@@ -25,7 +26,10 @@ export const API_KEY = "test-api-key";
 
 /** A storage that records every call made to it. */
 export interface RecordingStorage extends Storage {
-  /** `"put key"`, `"stat key"`, `"read key"`, `"delete key"`, in order. */
+  /**
+   * `"put key"`, `"stat key"`, `"read key"`, `"delete key"`, `"list
+   * cursor"`, in order.
+   */
   calls: string[];
   /** Keys whose `put` resolved. */
   completed: string[];
@@ -68,6 +72,12 @@ export function recording(inner: Storage): RecordingStorage {
       calls.push(`delete ${key}`);
       return inner.delete(key);
     },
+    ...(inner.list === undefined ? {} : {
+      list(options: ListOptions) {
+        calls.push(`list ${options.cursor ?? ""}`);
+        return inner.list!(options);
+      },
+    }),
     ...(inner.multipart === undefined ? {} : {
       multipart: recordingMultipart(inner.multipart, calls, completed),
     }),

@@ -34,6 +34,7 @@ describe("POST /files/urls", () => {
     assert.deepEqual(Object.keys(json).sort(), [
       "download_url",
       "expires_at",
+      "id",
       "upload_url",
     ]);
     assert.equal(json.expires_at, "2030-01-01T01:00:00.000Z");
@@ -43,6 +44,9 @@ describe("POST /files/urls", () => {
     assert.equal(up.searchParams.get("name"), "hello.txt");
     assert.equal(up.searchParams.get("size"), "5");
     assert.equal(up.searchParams.get("type"), "text/plain");
+    assert.equal(up.searchParams.get("res"), "prediction");
+    assert.equal(up.searchParams.get("fexp"), null);
+    assert.equal(up.pathname, `/v1/files/${json.id}`);
     assert.equal(
       up.searchParams.get("exp"),
       String(Date.UTC(2030, 0, 1) / 1000 + 3600),
@@ -391,16 +395,26 @@ describe("POST /files/urls with a presigned storage", () => {
     const { app, calls } = presigned();
     const res = await postUrls(app, { ...HELLO, mime_type: "Text/Plain" });
     assert.equal(res.status, 201);
-    assert.deepEqual(await res.json(), {
+    const json = await res.json();
+    assert.match(json.id, /^[A-Za-z0-9_-]{22}$/);
+    // No complete_url: this storage has no confirm().
+    assert.deepEqual(json, {
+      id: json.id,
       upload_url: "https://bucket.example/up?sig=1",
       download_url: "https://bucket.example/down?sig=2",
       expires_at: "2030-01-01T00:30:00.000Z",
     });
     assert.deepEqual(calls, [[
-      { name: "hello.txt", size: 5, type: "Text/Plain" },
+      {
+        name: "hello.txt",
+        size: 5,
+        type: "Text/Plain",
+        resource: "prediction",
+      },
       {
         uploadExpiresAt: new Date(Date.UTC(2030, 0, 1, 2)),
         downloadExpiresAt: new Date(Date.UTC(2030, 0, 2)),
+        key: json.id,
       },
     ]]);
   });
@@ -446,11 +460,12 @@ describe("POST /files/urls with a presigned storage", () => {
   test("serves no PUT or GET of its own", async () => {
     const { app } = presigned();
     const id = "A".repeat(22);
-    assert.equal(
-      (await app.request(`http://localhost/v1/files/${id}`, { method: "PUT" }))
-        .status,
-      404,
-    );
+    const put = await app.request(`http://localhost/v1/files/${id}`, {
+      method: "PUT",
+    });
+    // GET and DELETE there manage the stored file.
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get("allow"), "GET, HEAD, DELETE");
     assert.equal(
       (await app.request(`http://localhost/v1/files/${id}/a.txt`)).status,
       404,

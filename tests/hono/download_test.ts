@@ -266,9 +266,15 @@ describe("GET and HEAD on a download URL", () => {
     assert.equal(await other.text(), "hello");
   });
 
-  test("answers 403 for a bad signature, an upload URL, or an expired URL", async () => {
+  test("answers 403 for a bad signature, an upload URL (on a route without management), or an expired URL", async () => {
     let now = Date.UTC(2030, 0, 1);
-    const t = await uploaded("hello", {}, { now: () => now, downloadTtl: 60 });
+    const t = await uploaded("hello", {}, {
+      now: () => now,
+      downloadTtl: 60,
+      // Without apiKeys or manage, GET /files/{id} is no endpoint of its own.
+      apiKeys: undefined,
+      authorize: () => true,
+    });
     const renamed = new URL(t.download_url);
     renamed.pathname = renamed.pathname.replace(/hello\.txt$/, "hello.html");
     const resigned = new URL(t.download_url);

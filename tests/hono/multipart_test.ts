@@ -9,7 +9,12 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { filesRoute, fsStorage, memoryStorage } from "../../src/hono/mod.ts";
+import {
+  filesRoute,
+  fsStorage,
+  memoryStorage,
+  type Storage,
+} from "../../src/hono/mod.ts";
 import type { MultipartUpload } from "../../src/api.ts";
 import { bytes as seeded } from "../_data.ts";
 import { API_KEY, errorOf, makeApp, SECRET, type TestApp } from "../_route.ts";
@@ -236,7 +241,7 @@ describe("POST /files/uploads", () => {
   });
 
   test("answers 404 where the storage offers no multipart uploads", async () => {
-    const plain = memoryStorage();
+    const plain: Storage = { ...memoryStorage() };
     delete plain.multipart;
     const t = makeApp({ storage: plain });
     assert.deepEqual((await errorOf(await start(t.app))).slice(0, 2), [
