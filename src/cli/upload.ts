@@ -10,9 +10,16 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { DEFAULT_RESOURCE } from "../api.ts";
 import { basename } from "../_path.ts";
-import { Client } from "../client/client.ts";
-import { ApiError, ConnectionError } from "../client/errors.ts";
+import type { Client } from "../client/client.ts";
+import { ApiError } from "../client/errors.ts";
 import type { UploadProgress, UploadResult } from "../client/types.ts";
+import {
+  API_OPTIONS,
+  API_USAGE,
+  cliClient,
+  explain,
+  positiveNumber,
+} from "./_client.ts";
 import { downloadExpiry } from "./_expiry.ts";
 import { plainReport, terminalReport } from "./_report.ts";
 import { openResume } from "./_resume.ts";
@@ -26,9 +33,7 @@ line, in the order given. On a terminal, standard error shows each file's
 progress and how long its link works.
 
 Options:
-  -u, --base-url URL        The API's base URL, e.g. http://127.0.0.1:8787/v1
-                            (default: FILEURLS_BASE_URL)
-  -k, --api-key KEY         The API key (default: FILEURLS_API_KEY)
+${API_USAGE}
   -n, --name NAME           The file name to upload as; needed for "-", and
                             only for a single FILE (default: the file's own)
       --resource NAME       What the files are for (default: prediction)
@@ -53,8 +58,7 @@ command again: its upload is kept in ~/.local/state/fileurls/uploads
 
 /** The options of `fileurls upload`, for `parseArgs`. */
 const OPTIONS = {
-  "base-url": { type: "string", short: "u" },
-  "api-key": { type: "string", short: "k" },
+  ...API_OPTIONS,
   name: { type: "string", short: "n" },
   resource: { type: "string", default: DEFAULT_RESOURCE },
   concurrency: { type: "string", short: "c", default: "2" },
@@ -98,37 +102,14 @@ export async function upload(args: string[]): Promise<number> {
     values["part-concurrency"],
     "--part-concurrency",
   );
-  const given = values["base-url"] || process.env.FILEURLS_BASE_URL;
-  if (!given) {
-    throw new UsageError("pass --base-url (-u) or set FILEURLS_BASE_URL");
-  }
-  const from = values["base-url"] ? "--base-url" : "FILEURLS_BASE_URL";
-  if (!/^https?:\/\//i.test(given)) {
-    const example = given.includes("://") ? "" : `, as in http://${given}`;
-    throw new UsageError(
-      `${from} must start with http:// or https://, got ${
-        JSON.stringify(given)
-      }${example}`,
-    );
-  }
-  let client: Client;
-  try {
-    client = new Client({
-      baseUrl: given,
-      apiKey: values["api-key"],
-      timeout: Math.round(timeout * 1000),
-    });
-  } catch (error) {
-    throw new UsageError(messageOf(error));
-  }
-  const baseUrl = given.replace(/\/+$/, "");
+  const cli = cliClient(values, timeout);
+  const { client, baseUrl } = cli;
   // Checked before any file is read: a bad resource is a usage error. Which
   // resources exist is the API's to say.
   const resource = values.resource;
   if (resource === "") {
     throw new UsageError("--resource must be a non-empty string");
   }
-  const hasKey = Boolean(values["api-key"] || process.env.FILEURLS_API_KEY);
 
   const report = !values.quiet && process.stderr.isTTY
     ? terminalReport()
@@ -196,7 +177,9 @@ export async function upload(args: string[]): Promise<number> {
       failed = true;
       report.failed(
         key,
-        `fileurls upload: ${explain(error, baseUrl, hasKey)}\n`,
+        `fileurls upload: ${
+          explain(error, cli, ["/files/urls", "/files/uploads"])
+        }\n`,
       );
       flush();
     }
@@ -216,61 +199,6 @@ export async function upload(args: string[]): Promise<number> {
   }
   if (usage !== undefined) throw new UsageError(messageOf(usage));
   return failed ? 1 : 0;
-}
-
-/**
- * An error's message, with what the URL tried was and what to do where that
- * is known: a 404 from the API (a base URL without `/v1`), a 401 (which key),
- * a refused connection.
- */
-function explain(error: unknown, baseUrl: string, hasKey: boolean): string {
-  const message = messageOf(error);
-  if (error instanceof ApiError) {
-    const url = error.response?.url ? shortUrl(error.response.url) : "";
-    const fromApi = url === "" || url === `${baseUrl}/files/urls` ||
-      url === `${baseUrl}/files/uploads`;
-    if (error.status === 404 && fromApi) {
-      const tried = url === "" ? "" : ` (${url})`;
-      const hint = /\/v1$/.test(baseUrl)
-        ? "is the base URL right? The API answered no such endpoint"
-        : `is the base URL right? It usually ends in /v1, as in ${baseUrl}/v1`;
-      return `${message}${tried}\nhint: ${hint}`;
-    }
-    if (error.status === 401) {
-      return hasKey
-        ? `${message}\nhint: use the key fileurls serve printed at start: it keeps it in <data>/api-key (./fileurls-data/api-key by default) unless --api-key or FILEURLS_API_KEY gave it`
-        : `${message}\nhint: no API key was given: pass --api-key (-k) or set FILEURLS_API_KEY`;
-    }
-  }
-  if (error instanceof ConnectionError && /connection refused$/.test(message)) {
-    return `${message}\nhint: is the server running, and listening at that address and port?`;
-  }
-  if (error instanceof ConnectionError && /: TLS: /.test(message)) {
-    return `${message}\nhint: does the server speak https? fileurls serve speaks plain http, unless a proxy in front of it speaks https`;
-  }
-  return message;
-}
-
-/** A URL without its query, which may hold a signature. */
-function shortUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
-  } catch {
-    return url;
-  }
-}
-
-function positiveNumber(value: string, option: string, unit: string): number {
-  const number = Number(value);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || number <= 0) {
-    throw new UsageError(
-      `${option} must be a positive number of ${unit}, got ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return number;
 }
 
 function wholeNumber(value: string, option: string): number {
