@@ -1,5 +1,5 @@
 /**
- * Sizes and durations as `fileurls serve` takes them on the command line.
+ * Sizes and durations as the commands take them on the command line.
  *
  * @module
  */
@@ -53,4 +53,40 @@ export function parseSize(text: string): number | undefined {
   if (match === null || unit === undefined) return undefined;
   const bytes = Math.round(Number(match[1]) * unit);
   return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  "": 1,
+  s: 1,
+  sec: 1,
+  m: 60,
+  min: 60,
+  h: 3600,
+  d: 86400,
+  w: 604800,
+};
+
+/**
+ * Reads a duration: seconds, or one or more numbers with a unit (`s`, `m`
+ * or `min`, `h`, `d`, `w`, any case), as in `90`, `15m`, `1h30m`, `7d`.
+ *
+ * @param text The duration, e.g. `"1h"`.
+ * @returns Whole seconds, or `undefined` unless a positive safe integer.
+ */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim().toLowerCase();
+  if (/^[0-9]+(\.[0-9]+)?$/.test(trimmed)) return wholeSeconds(+trimmed);
+  if (!/^([0-9]+(\.[0-9]+)?\s*[a-z]+\s*)+$/.test(trimmed)) return undefined;
+  let seconds = 0;
+  for (const [, number, unit] of trimmed.matchAll(/([0-9.]+)\s*([a-z]+)/g)) {
+    const scale = DURATION_UNITS[unit];
+    if (scale === undefined) return undefined;
+    seconds += Number(number) * scale;
+  }
+  return wholeSeconds(seconds);
+}
+
+function wholeSeconds(seconds: number): number | undefined {
+  const whole = Math.round(seconds);
+  return Number.isSafeInteger(whole) && whole > 0 ? whole : undefined;
 }

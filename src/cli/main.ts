@@ -1,8 +1,9 @@
 /**
  * The `fileurls` command line: `fileurls serve` runs the files API on this
- * machine (the Hono route over a folder on disk, or an S3 bucket), and
+ * machine (the Hono route over a folder on disk, or an S3 bucket),
  * `fileurls upload` sends files to any fileurls API and prints their
- * download URLs.
+ * download URLs, and `fileurls ls`, `get`, `url` and `rm` list, download,
+ * hand out again and delete the files it stores.
  *
  * It runs on Deno, Bun and Node (20 or later), serving with `Deno.serve`,
  * `Bun.serve` or `@hono/node-server`.
@@ -15,6 +16,9 @@
  * export FILEURLS_BASE_URL=http://127.0.0.1:8787/v1 FILEURLS_API_KEY=fu_…
  * deno run -A jsr:@fileurls/fileurls/cli upload photo.png
  * # http://127.0.0.1:8787/v1/files/…/photo.png?exp=…&kid=…&sig=…
+ * deno run -A jsr:@fileurls/fileurls/cli ls
+ * # ID                      NAME       SIZE       TYPE       UPLOADED          EXPIRES
+ * # -xT3k9ZqAbCdEfGhIjKlMn  photo.png  48.2 KiB  image/png  2030-01-31 12:00  never
  * ```
  *
  * @module
@@ -32,6 +36,8 @@ import {
   suggest,
   UsageError,
 } from "./_output.ts";
+import { get, GET_USAGE } from "./get.ts";
+import { ls, LS_USAGE, rm, RM_USAGE, url, URL_USAGE } from "./manage.ts";
 import { serve, SERVE_USAGE } from "./serve.ts";
 import { upload, UPLOAD_USAGE } from "./upload.ts";
 import { VERSION } from "./_version.ts";
@@ -41,6 +47,10 @@ const USAGE = `Usage: fileurls <command> [options]
 Commands:
   serve     Serve the files API on this machine
   upload    Upload files and print their download URLs
+  ls        List the stored files
+  get       Download a stored file
+  url       Print a fresh download URL of a stored file
+  rm        Delete stored files
 
 Options:
   -h, --help       Show help; "fileurls <command> --help" for a command's options
@@ -58,6 +68,12 @@ Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
  * - `upload FILE... [--base-url URL] [--api-key KEY] [--name NAME]
  *   [--resource prediction] [--timeout SECONDS] [--json]` uploads each file
  *   and prints its download URL.
+ * - `ls [--resource NAME] [--limit N] [--json]` lists the stored files,
+ *   newest first.
+ * - `get ID [--output FILE] [--force]` downloads one, never over an
+ *   existing file unless `--force`.
+ * - `url ID [--expires-in 1h] [--json]` prints a fresh download URL.
+ * - `rm ID... [--json]` deletes files.
  *
  * Output goes to standard output, errors to standard error (their message,
  * without a stack).
@@ -79,7 +95,14 @@ export async function main(args: string[]): Promise<number> {
   const commands: Record<
     string,
     [(args: string[]) => Promise<number>, string]
-  > = { serve: [serve, SERVE_USAGE], upload: [upload, UPLOAD_USAGE] };
+  > = {
+    serve: [serve, SERVE_USAGE],
+    upload: [upload, UPLOAD_USAGE],
+    ls: [ls, LS_USAGE],
+    get: [get, GET_USAGE],
+    url: [url, URL_USAGE],
+    rm: [rm, RM_USAGE],
+  };
   try {
     if (Object.hasOwn(commands, command)) {
       const [run, usage] = commands[command];

@@ -54,11 +54,16 @@ export interface Ran {
 /** Runs the CLI to the end. */
 export function run(
   args: string[],
-  options: { env?: Record<string, string>; input?: Uint8Array } = {},
+  options: {
+    env?: Record<string, string>;
+    input?: Uint8Array;
+    /** The working folder (default: the repository). */
+    cwd?: string;
+  } = {},
 ): Promise<Ran> {
   const [command, ...prefix] = cliCommand();
   const child = spawn(command, [...prefix, ...args], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: cleanEnv(options.env),
     stdio: ["pipe", "pipe", "pipe"],
   });
