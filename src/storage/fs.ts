@@ -228,6 +228,11 @@ export function fsStorage(options: FsStorageOptions): FsStorage {
         throw new StorageConflictError(key);
       }
       keys.add(key);
+      let reserved = true;
+      const release = () => {
+        if (reserved) keys.delete(key);
+        reserved = false;
+      };
       const partial = join(
         dir,
         `.partial-${key}-${crypto.randomUUID().slice(0, 8)}`,
@@ -245,12 +250,15 @@ export function fsStorage(options: FsStorageOptions): FsStorage {
         await publish(dir, partial, file);
         return file;
       } catch (error) {
+        // The key is free again once this upload gave up, before its folder
+        // is gone: whoever sees the folder gone may upload the key again.
+        release();
         await body.cancel().catch(() => {});
         await rm(partial, { recursive: true, force: true }).catch(() => {});
         if (isFull(error)) throw new StorageFullError(key, { cause: error });
         throw error;
       } finally {
-        keys.delete(key);
+        release();
       }
     },
 
