@@ -303,6 +303,20 @@ for (const [label, make] of kinds) {
       await assert.rejects(storage.put(a, hello(), INFO), StorageConflictError);
     });
 
+    test("a delete while the file is being uploaded wins: the upload is refused with StorageConflictError", async () => {
+      const { storage, reopen } = await make();
+      const [a] = ids(1);
+      const { stream, release } = heldStream();
+      const writing = storage.put(a, stream, INFO);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await storage.delete(a);
+      release();
+      await assert.rejects(writing, StorageConflictError);
+      assert.equal(await reopen().stat(a), undefined);
+      assert.equal(await reopen().read(a), undefined);
+      assert.deepEqual((await storage.list({ limit: 5 })).files, []);
+    });
+
     test("deleting a key never stored marks it deleted: a later put is refused", async () => {
       const { storage, reopen } = await make();
       const [a, b] = ids(2);
