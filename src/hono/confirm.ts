@@ -64,7 +64,12 @@ export async function confirmUpload(
       );
     }
     if (error instanceof StorageMismatchError) {
-      throw new RouteError(400, `${action}: ${error.message}`);
+      // The storage's message names the key; say what differs.
+      const detail = error.message.replace(/^Cannot confirm "[^"]*": /, "");
+      throw new RouteError(
+        400,
+        `${action}: the stored object differs (${detail}); it was removed`,
+      );
     }
     throw error;
   }
