@@ -23,6 +23,8 @@ const MAX_EXPIRES_SECONDS = 604_800;
 export interface S3Config {
   /** Origin and base path, without a trailing slash, bucket included. */
   base: string;
+  /** The bucket name, for `x-amz-copy-source`. */
+  bucket: string;
   /** `undefined` lets aws4fetch take it from the URL (AWS, R2), else us-east-1. */
   region: string | undefined;
   /** The access key id. */
