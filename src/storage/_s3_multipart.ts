@@ -8,11 +8,19 @@
  */
 
 import { isSha256Base64 } from "../_sha256.ts";
-import { checkKey, storedFile } from "./_common.ts";
+import { checkKey } from "./_common.ts";
 import { StorageConflictError, StorageNotFoundError } from "./mod.ts";
-import type { MultipartInfo, MultipartLimits } from "./mod.ts";
+import type { MultipartLimits } from "./mod.ts";
 import type { PresignedMultipart, SignedRequest } from "./mod.ts";
 import type { StoredFile, StoredPart } from "./mod.ts";
+import {
+  checkInfo,
+  checkMetadata,
+  isDeleted,
+  metadataHeaders,
+  presignDownload,
+  statFile,
+} from "./_s3_manage.ts";
 import * as s3 from "./_s3_request.ts";
 import { escapeXml, xmlElements, xmlText } from "./_s3_xml.ts";
 
@@ -43,13 +51,19 @@ export function s3Multipart(config: s3.S3Config): PresignedMultipart {
       checkKey(key, "start an upload of");
       const action = `Cannot start the S3 upload of ${name(key)}`;
       checkInfo(info, action);
+      const metadata = {
+        name: info.name,
+        resource: info.resource,
+        expiresAt: info.fileExpiresAt,
+      };
+      checkMetadata(metadata, action);
       const url = s3.objectUrl(config, key);
       url.search = "uploads";
       const answer = await s3.s3Request(config, action, "POST", url, {
         "content-type": info.type,
         "x-amz-checksum-algorithm": "SHA256",
-        // S3 metadata is ASCII: keep the name percent-encoded.
-        "x-amz-meta-name": encodeURIComponent(info.name),
+        // The completed object keeps them: it is a stored file at once.
+        ...metadataHeaders(metadata),
       });
       if (answer.error) throw s3.s3Failure(action, answer);
       const uploadId = xmlText(answer.text, "UploadId");
@@ -100,6 +114,10 @@ export function s3Multipart(config: s3.S3Config): PresignedMultipart {
       checkKey(key, "complete");
       const action = `Cannot complete the S3 upload of ${name(key)}`;
       checkUploadId(uploadId, action);
+      // A deleted key is never stored again.
+      if (await isDeleted(config, key, action)) {
+        throw new StorageConflictError(key);
+      }
       // ListParts has the ETags that CompleteMultipartUpload must name.
       const listed = await listParts(config, key, uploadId, action);
       if (listed === undefined) throw new StorageNotFoundError(key, uploadId);
@@ -148,7 +166,19 @@ export function s3Multipart(config: s3.S3Config): PresignedMultipart {
         });
       }
       if (answer.error) throw s3.s3Failure(action, answer);
-      return storedFile(key, info);
+      const file: StoredFile = {
+        key,
+        name: info.name,
+        size: info.size,
+        type: info.type,
+        uploadedAt: new Date(),
+        sha256: info.sha256,
+      };
+      if (info.resource !== undefined) file.resource = info.resource;
+      if (info.fileExpiresAt !== undefined) {
+        file.expiresAt = info.fileExpiresAt;
+      }
+      return file;
     },
 
     async abort(key, uploadId) {
@@ -162,28 +192,12 @@ export function s3Multipart(config: s3.S3Config): PresignedMultipart {
       }
     },
 
-    async stat(key) {
-      checkKey(key, "look up");
-      const action = `Cannot look up ${name(key)} in S3`;
-      const url = s3.objectUrl(config, key);
-      const answer = await s3.s3Request(config, action, "HEAD", url, {
-        // Asks for the composite SHA-256 of the parts.
-        "x-amz-checksum-mode": "ENABLED",
-      });
-      if (answer.status === 404) return undefined;
-      if (answer.error) throw s3.s3Failure(action, answer);
-      return fileOf(key, answer.headers, action);
+    stat(key) {
+      return statFile(config, key);
     },
 
-    async presignDownload(key, info, expiresAt) {
-      checkKey(key, "sign a download of");
-      const action = `Cannot sign a download of ${name(key)}`;
-      checkInfo(info, action);
-      const { signedAt, datetime } = s3.signingTime();
-      const seconds = s3.lifetime(config, signedAt, expiresAt);
-      if (seconds < 1) throw s3.sessionExpired(config, action);
-      const url = s3.objectUrl(config, key);
-      return await s3.presignGet(config, url, info, seconds, datetime);
+    presignDownload(key, info, expiresAt) {
+      return presignDownload(config, key, info, expiresAt);
     },
   };
 }
@@ -245,43 +259,6 @@ async function listParts(
     marker = next;
   }
   return parts.sort((a, b) => a.number - b.number);
-}
-
-/** The stored file that a `HeadObject` answer describes. */
-function fileOf(key: string, headers: Headers, action: string): StoredFile {
-  const size = Number(headers.get("content-length") ?? NaN);
-  const uploadedAt = new Date(headers.get("last-modified") ?? NaN);
-  if (!Number.isSafeInteger(size) || isNaN(uploadedAt.getTime())) {
-    throw new Error(
-      `${action}: S3 answered without a valid Content-Length and Last-Modified`,
-    );
-  }
-  const encoded = headers.get("x-amz-meta-name");
-  let name = key;
-  if (encoded !== null) {
-    try {
-      name = decodeURIComponent(encoded);
-    } catch {
-      name = encoded;
-    }
-  }
-  const type = headers.get("content-type") ?? "application/octet-stream";
-  const file: StoredFile = { key, name, size, type, uploadedAt };
-  const sha256 = headers.get("x-amz-checksum-sha256");
-  if (sha256 !== null && /^[A-Za-z0-9+/]{43}=-[1-9][0-9]*$/.test(sha256)) {
-    file.sha256 = sha256;
-  }
-  return file;
-}
-
-function checkInfo(info: Pick<MultipartInfo, "name" | "type">, action: string) {
-  if (typeof info?.name !== "string" || info.name === "") {
-    throw new TypeError(`${action}: name must be a non-empty string`);
-  }
-  const type = info.type;
-  if (typeof type !== "string" || type === "" || /[^\x20-\x7e]/.test(type)) {
-    throw new TypeError(`${action}: type must be a non-empty ASCII string`);
-  }
 }
 
 function checkUploadId(uploadId: string, action: string): void {

@@ -227,7 +227,7 @@ export function presignGet(
 export async function s3Request(
   config: S3Config,
   action: string,
-  method: "GET" | "HEAD" | "POST" | "DELETE",
+  method: "GET" | "HEAD" | "POST" | "PUT" | "DELETE",
   url: URL,
   headers: Record<string, string> = {},
   body?: string,

@@ -33,29 +33,31 @@
  * @module
  */
 
-import { randomId } from "../_encoding.ts";
 import type {
   FileInfo,
+  ListOptions,
   PresignedStorage,
   PresignedUrls,
   PresignOptions,
+  StoredFile,
+  StoredFileList,
 } from "./mod.ts";
 import { validate } from "./_s3_config.ts";
-import { s3Multipart } from "./_s3_multipart.ts";
+import { listFiles } from "./_s3_list.ts";
 import {
-  lifetime,
-  objectUrl,
-  presignGet,
-  presignUrl,
-  type S3Config,
-  sessionExpired,
-  signingTime,
-} from "./_s3_request.ts";
+  confirmFile,
+  deleteFile,
+  presign,
+  presignDownload,
+  statFile,
+} from "./_s3_manage.ts";
+import { s3Multipart } from "./_s3_multipart.ts";
 
 // The storage contract the functions below answer with, so that this entry
 // point documents itself alone.
 export type {
   FileInfo,
+  ListOptions,
   MultipartInfo,
   MultipartLimits,
   MultipartStore,
@@ -65,11 +67,9 @@ export type {
   PresignOptions,
   SignedRequest,
   StoredFile,
+  StoredFileList,
   StoredPart,
 } from "./mod.ts";
-
-/** The largest object S3 takes in one `PUT`: 5 GiB. */
-const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
 /** Options of {@linkcode s3Storage}. */
 export interface S3StorageOptions {
@@ -164,16 +164,17 @@ export interface S3StorageOptions {
  * One `PUT` carries at most 5 GiB (an S3 limit): keep the route's `maxSize`
  * at or below that.
  *
- * Keys are 128 random bits (base64url) under `prefix`; the original name never
- * reaches the key and travels only in the download URL.
+ * Keys are the route's file ids (`PresignOptions.key`), else 128 random bits
+ * (base64url), under `prefix`; the original name never reaches the key and
+ * travels only in the download URL and the object's metadata.
  *
  * Its `multipart` serves `POST /files/uploads` with S3's multipart upload
  * (parts of 5 MiB to 5 GiB, at most 10,000), under `prefix` and the route's
  * file id:
  *
  * - `CreateMultipartUpload` with the declared `Content-Type`, the checksum
- *   algorithm SHA-256, and the original name, percent-encoded, as the
- *   metadata `x-amz-meta-name`.
+ *   algorithm SHA-256, and the file's metadata (below), so that the
+ *   completed object is a stored file at once.
  * - Each part URL is a presigned `UploadPart` whose signed headers are
  *   `host`, `content-length` and `x-amz-checksum-sha256`: the bucket rejects
  *   another size or checksum, and a body whose SHA-256 is not the declared
@@ -187,15 +188,80 @@ export interface S3StorageOptions {
  *   or aborted: add a lifecycle rule that aborts incomplete multipart
  *   uploads after a day or so.
  *
- * Every error answer of S3 becomes an `Error` naming the action, S3's status,
- * code and message.
+ * The stored files are managed through the object and its metadata:
+ *
+ * - **Metadata.** Each object keeps `x-amz-meta-name` and
+ *   `x-amz-meta-resource` (percent-encoded: S3 metadata is ASCII) and
+ *   `x-amz-meta-expires-at` (ISO 8601; absent when the file never expires).
+ *   An object without `x-amz-meta-name` is an upload not yet confirmed:
+ *   `stat()` answers `undefined` for it and `list()` skips it.
+ * - **Confirmation.** A presigned `PUT` carries no metadata. `confirm()`
+ *   (the route's `complete_url`) sends `HeadObject`; no object, or a deleted
+ *   key, rejects with `StorageNotFoundError`; another size or type than
+ *   declared removes the object and rejects with `StorageMismatchError`;
+ *   an object already confirmed answers `confirmed: false`. Otherwise it
+ *   copies the object onto itself (`CopyObject` with
+ *   `x-amz-metadata-directive: REPLACE`, and `x-amz-copy-source-if-match`
+ *   set to the ETag it checked, so that it never confirms an object that
+ *   replaced the one it checked) with the declared type and the metadata.
+ *   The copy sends no `If-None-Match` (the object exists: it is the
+ *   source), and drops what a `PUT` may have added unsigned
+ *   (`Cache-Control`, `Content-Disposition`, …). A copy takes at most 5 GiB,
+ *   as a `PUT` does.
+ * - **Listing.** `list()` sends one `ListObjectsV2` (`start-after` the
+ *   cursor, at most 2 × `limit` + 1 keys) and then one `HeadObject` per
+ *   file id listed, 8 at a time, since a listing shows no metadata: a page
+ *   of 100 files costs about 101 requests. Only keys that are file ids
+ *   (22 characters of `A-Z a-z 0-9 _ -`) are files; keep the prefix for
+ *   fileurls alone, as other keys cost listing requests too (and after ten
+ *   listings in a row without a file id, `list()` gives up with an `Error`).
+ *   The cursor is a file id; any other cursor is a `TypeError`.
+ * - **Deletion.** `delete()` first writes a marker object
+ *   `{prefix}{key}.deleted` (0 bytes), then deletes the object, so that a
+ *   failure in between never leaves a key that can be confirmed again.
+ *   The marker makes `confirm()` reject with `StorageNotFoundError` and the
+ *   multipart `complete()` with `StorageConflictError`, for good; `list()`
+ *   skips it and the key. The storage never removes a marker.
+ * - **Expiry** is the bucket's lifecycle rule: the storage removes nothing
+ *   itself. S3 counts the days from the object's creation (for a file
+ *   uploaded with one `PUT`, its confirmation) and removes it some time
+ *   after they have passed; meanwhile the route answers 404 for a file past
+ *   its `expiresAt`, and no download URL outlives it. With a route
+ *   `lifetime` of 30 days, for a bucket whose prefix is `uploads/`
+ *   (`aws s3api put-bucket-lifecycle-configuration --bucket uploads
+ *   --lifecycle-configuration file://lifecycle.json`):
+ *
+ *   ```json
+ *   {
+ *     "Rules": [{
+ *       "ID": "fileurls",
+ *       "Status": "Enabled",
+ *       "Filter": { "Prefix": "uploads/" },
+ *       "Expiration": { "Days": 31 },
+ *       "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 }
+ *     }]
+ *   }
+ *   ```
+ *
+ *   Such a rule removes the delete markers too, after the same days: no
+ *   harm once they outlive every upload URL (at most 7 days) and every
+ *   incomplete upload (aborted by the rule). To keep markers for good, give
+ *   `Expiration` a rule of its own whose filter adds
+ *   `"ObjectSizeGreaterThan": 0` (which keeps empty files too).
+ *
+ * The route's credentials need `s3:PutObject`, `s3:GetObject`,
+ * `s3:DeleteObject`, `s3:ListBucket` (without it, S3 answers 403 for a
+ * missing object) and `s3:AbortMultipartUpload`. Every error answer of S3
+ * becomes an `Error` naming the action, S3's status, code and message.
  *
  * @param options The endpoint, bucket, credentials and key prefix.
  * @returns The storage, to pass as `filesRoute({ storage })`.
  * @throws {TypeError} If an option is missing or malformed. Its `presign()`
  * rejects with a `RangeError` for a size above 5 GiB, and with an `Error` once
- * `sessionExpiresAt` has passed; its `multipart` calls reject with an `Error`
- * for an error answer of S3.
+ * `sessionExpiresAt` has passed; its `confirm()` with `StorageNotFoundError`
+ * or `StorageMismatchError` as above; its `list()` with a `TypeError` for a
+ * cursor that is not a file id; every call with an `Error` for an error
+ * answer of S3.
  *
  * @example
  * ```ts
@@ -222,6 +288,28 @@ export function s3Storage(options: S3StorageOptions): PresignedStorage {
   return {
     presign(info: FileInfo, times: PresignOptions): Promise<PresignedUrls> {
       return presign(config, info, times);
+    },
+    confirm(
+      key: string,
+      info: FileInfo,
+    ): Promise<{ file: StoredFile; confirmed: boolean }> {
+      return confirmFile(config, key, info);
+    },
+    stat(key: string): Promise<StoredFile | undefined> {
+      return statFile(config, key);
+    },
+    presignDownload(
+      key: string,
+      info: Pick<FileInfo, "name" | "type">,
+      expiresAt: Date,
+    ): Promise<string> {
+      return presignDownload(config, key, info, expiresAt);
+    },
+    delete(key: string): Promise<void> {
+      return deleteFile(config, key);
+    },
+    list(options: ListOptions): Promise<StoredFileList> {
+      return listFiles(config, options);
     },
     multipart: s3Multipart(config),
   };
@@ -312,55 +400,4 @@ export function s3StorageFromEnv(
     sessionToken: get("AWS_SESSION_TOKEN"),
     sessionExpiresAt,
   });
-}
-
-async function presign(
-  config: S3Config,
-  info: FileInfo,
-  times: PresignOptions,
-): Promise<PresignedUrls> {
-  const { name, size, type } = info;
-  if (typeof name !== "string" || name === "") {
-    throw new TypeError(
-      "Cannot presign a file: name must be a non-empty string",
-    );
-  }
-  if (!Number.isSafeInteger(size) || size < 0) {
-    throw new RangeError(
-      `Cannot presign "${name}": size must be a non-negative safe integer, got ${size}`,
-    );
-  }
-  if (size > MAX_PUT_SIZE) {
-    throw new RangeError(
-      `Cannot presign "${name}": S3 takes at most 5 GiB in one PUT, got ${size} bytes`,
-    );
-  }
-  if (typeof type !== "string" || type === "" || /[^\x20-\x7e]/.test(type)) {
-    throw new TypeError(
-      `Cannot presign "${name}": type must be a non-empty ASCII string`,
-    );
-  }
-  const { signedAt, datetime } = signingTime();
-  const uploadSeconds = lifetime(config, signedAt, times.uploadExpiresAt);
-  const downloadSeconds = lifetime(config, signedAt, times.downloadExpiresAt);
-  if (uploadSeconds < 1 || downloadSeconds < 1) {
-    throw sessionExpired(config, `Cannot presign "${name}"`);
-  }
-  const url = objectUrl(config, randomId());
-  const upload = new URL(url);
-  upload.searchParams.set("X-Amz-Expires", String(uploadSeconds));
-  const [uploadUrl, downloadUrl] = await Promise.all([
-    presignUrl(config, "PUT", upload, datetime, {
-      "content-length": String(size),
-      "content-type": type,
-      // Write-once: the bucket refuses a PUT to a key that holds an object.
-      ...(config.conditionalWrites ? { "if-none-match": "*" } : {}),
-    }),
-    presignGet(config, url, { name, type }, downloadSeconds, datetime),
-  ]);
-  return {
-    upload_url: uploadUrl,
-    download_url: downloadUrl,
-    uploadExpiresAt: new Date(signedAt + uploadSeconds * 1000),
-  };
 }
