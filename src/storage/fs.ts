@@ -94,7 +94,7 @@ export interface FsStorage extends Storage {
    * const storage = fsStorage({ dir });
    * let cursor: string | undefined;
    * do {
-   *   const page = await storage.list({ resource: "avatar", limit: 100, cursor });
+   *   const page = await storage.list({ limit: 100, cursor });
    *   for (const file of page.files) console.log(file.key, file.name);
    *   cursor = page.cursor;
    * } while (cursor !== undefined);
@@ -228,10 +228,10 @@ export function fsStorage(options: FsStorageOptions): FsStorage {
         throw new StorageConflictError(key);
       }
       keys.add(key);
-      let reserved = true;
+      let holding = true;
       const release = () => {
-        if (reserved) keys.delete(key);
-        reserved = false;
+        if (holding) keys.delete(key);
+        holding = false;
       };
       const partial = join(
         dir,
