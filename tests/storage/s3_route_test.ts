@@ -218,9 +218,12 @@ describe("Client.files.upload() through filesRoute with s3Storage", () => {
     });
   }
 
-  test("the route only signs: every request it saw was POST /v1/files/urls", async () => {
-    assert.equal(seen.length, INPUTS.length);
-    assert.deepEqual(new Set(seen), new Set(["POST /v1/files/urls"]));
+  test("the route only signs and confirms: it saw POST /v1/files/urls and one POST on each complete_url, never the bytes", async () => {
+    assert.equal(seen.length, 2 * INPUTS.length);
+    assert.deepEqual(
+      new Set(seen.map((line) => line.replace(/[A-Za-z0-9_-]{22}/, "{id}"))),
+      new Set(["POST /v1/files/urls", "POST /v1/files/{id}/complete"]),
+    );
     assert.equal((await s3.keys("route/")).length, INPUTS.length);
   });
 
