@@ -107,12 +107,7 @@ export class Files {
       throw new TypeError(`${action}: params must be an object`);
     }
     const checked = checkCreateParams({ ...params }, action);
-    const lifetime = checkLifetime(params.lifetime, action);
-    const urls = await this.#createUrls(
-      { ...checked, lifetime },
-      action,
-      options.signal,
-    );
+    const urls = await this.#createUrls(checked, action, options.signal);
     checkFileUrls(urls, action);
     return urls;
   }
@@ -360,8 +355,7 @@ export class Files {
   }
 
   async #startUpload(
-    // The API takes `lifetime` here too; CreateUploadParams does not list it.
-    params: CreateUploadParams & { lifetime?: number },
+    params: CreateUploadParams,
     action: string,
     signal: AbortSignal | undefined,
   ): Promise<MultipartUpload | undefined> {
