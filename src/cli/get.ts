@@ -13,6 +13,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { type FileObject, nameProblem } from "../api.ts";
 import { randomId } from "../_encoding.ts";
+import type { Client } from "../client/client.ts";
 import { FileUrlsError } from "../client/errors.ts";
 import { transportOf } from "../client/_request.ts";
 import {
@@ -200,7 +201,7 @@ async function targetPath(
  * @returns The bytes received.
  */
 async function download(
-  client: Parameters<typeof transportOf>[0],
+  client: Client,
   url: string,
   file: FileObject,
   sink: Sink,

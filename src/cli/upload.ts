@@ -23,6 +23,7 @@ import {
 import { downloadExpiry } from "./_expiry.ts";
 import { plainReport, terminalReport } from "./_report.ts";
 import { openResume } from "./_resume.ts";
+import { parseDuration } from "./_units.ts";
 import { codeOf, messageOf, print, UsageError } from "./_output.ts";
 
 /** The usage of `fileurls upload`. */
@@ -37,6 +38,10 @@ ${API_USAGE}
   -n, --name NAME           The file name to upload as; needed for "-", and
                             only for a single FILE (default: the file's own)
       --resource NAME       What the files are for (default: prediction)
+      --lifetime TIME       How long the API keeps the files: seconds, or
+                            with a unit, e.g. 90m, 12h, 7d (default: the
+                            API's own; fileurls serve keeps them until
+                            deleted)
   -c, --concurrency N       Files uploaded at once (default: 2)
       --part-concurrency N  Parts of one file sent at once (default: 4)
       --part-size MIB       Files larger than this go in parts of this size,
@@ -61,6 +66,7 @@ const OPTIONS = {
   ...API_OPTIONS,
   name: { type: "string", short: "n" },
   resource: { type: "string", default: DEFAULT_RESOURCE },
+  lifetime: { type: "string" },
   concurrency: { type: "string", short: "c", default: "2" },
   "part-concurrency": { type: "string", default: "4" },
   timeout: { type: "string", default: "300" },
@@ -102,6 +108,17 @@ export async function upload(args: string[]): Promise<number> {
     values["part-concurrency"],
     "--part-concurrency",
   );
+  let lifetime: number | undefined;
+  if (values.lifetime !== undefined) {
+    lifetime = parseDuration(values.lifetime);
+    if (lifetime === undefined) {
+      throw new UsageError(
+        `--lifetime must be a duration such as 90m, 12h or 7d, got ${
+          JSON.stringify(values.lifetime)
+        }`,
+      );
+    }
+  }
   const cli = cliClient(values, timeout);
   const { client, baseUrl } = cli;
   // Checked before any file is read: a bad resource is a usage error. Which
@@ -138,12 +155,19 @@ export async function upload(args: string[]): Promise<number> {
         ? await client.files.uploadFile(
           process.stdin as AsyncIterable<Uint8Array>,
           resource,
-          { name, partSize, concurrency: partConcurrency, onProgress },
+          {
+            name,
+            partSize,
+            concurrency: partConcurrency,
+            lifetime,
+            onProgress,
+          },
         )
         : await uploadPath(client, file, resource, {
           name,
           partSize,
           concurrency: partConcurrency,
+          lifetime,
           resume: !values["no-resume"],
           baseUrl,
           onProgress,
@@ -225,6 +249,7 @@ async function uploadPath(
     name: string;
     partSize: number;
     concurrency: number;
+    lifetime: number | undefined;
     resume: boolean;
     baseUrl: string;
     onProgress: (progress: UploadProgress) => void;
@@ -237,6 +262,7 @@ async function uploadPath(
     client.files.uploadFile(path, resource, {
       name: options.name,
       partSize: options.partSize,
+      lifetime: options.lifetime,
       concurrency: options.concurrency,
       resume,
       onProgress: (progress) => {

@@ -280,6 +280,43 @@ describe("fileurls ls, url, get and rm against fileurls serve", () => {
   });
 });
 
+describe("fileurls upload --lifetime", () => {
+  test("keeps the file that long: ls tells when it expires, and url never outlives it", async () => {
+    const server = await serve(["--port", "0", "--data", join(dir, "data2")]);
+    try {
+      const env = {
+        FILEURLS_BASE_URL: server.url,
+        FILEURLS_API_KEY: server.apiKey,
+      };
+      const cwd = await folder("lifetime");
+      await writeFile(join(cwd, "brief.txt"), "brief");
+      const up = await run(["upload", "--lifetime", "2h", "brief.txt"], {
+        env,
+        cwd,
+      });
+      assert.equal(up.code, 0, up.stderr);
+      const [file] = jsonLines((await run(["ls", "--json"], { env })).stdout);
+      const expires = Date.parse(file.expires_at as string);
+      assert.ok(Math.abs(expires - Date.now() - 7_200_000) < 10_000);
+      const table = (await run(["ls"], { env })).stdout.split("\n")[1];
+      assert.ok(
+        table.endsWith(
+          new Date(expires).toISOString().slice(0, 16).replace("T", " "),
+        ),
+        table,
+      );
+      const url = await run(["url", "--json", "-e", "7d", file.id as string], {
+        env,
+      });
+      assert.equal(url.code, 0, url.stderr);
+      const [answer] = jsonLines(url.stdout);
+      assert.ok(Date.parse(answer.expires_at as string) <= expires);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("fileurls ls, url, get and rm usage", () => {
   test("bad flags or arguments exit 2 with a line pointing to --help", async () => {
     const env = { FILEURLS_BASE_URL: "http://127.0.0.1:9/v1" };
@@ -313,6 +350,10 @@ describe("fileurls ls, url, get and rm usage", () => {
         /^fileurls url: --expires-in must be a duration such as 90s, 15m, 1h or 7d, got "soon"/,
       ],
       [["get"], /^fileurls get: no ID given/],
+      [
+        ["upload", "--lifetime", "forever", "a.txt"],
+        /^fileurls upload: --lifetime must be a duration such as 90m, 12h or 7d, got "forever"/,
+      ],
       [
         ["get", "a", "--forse"],
         /^fileurls get: unknown option --forse \(did you mean --force\?\)/,
