@@ -552,6 +552,102 @@ for (const [label, storage] of STORAGES) {
         400,
       );
     });
+
+    test("a multipart upload keeps its resource and lifetime, and fires onUploaded once", async () => {
+      const t = clocked(storage, {
+        resources: ["prediction", "avatar"],
+        minPartSize: 1,
+      });
+      const start = await t.app.request("http://localhost/v1/files/uploads", {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}` },
+        body: JSON.stringify({
+          name: "big.bin",
+          size: 3,
+          resource: "avatar",
+          mime_type: "application/octet-stream",
+          part_size: 2,
+          lifetime: 120,
+        }),
+      });
+      assert.equal(start.status, 201, await start.clone().text());
+      const upload = await start.json();
+      const session = new URL(upload.upload_url);
+      assert.equal(session.searchParams.get("res"), "avatar");
+      assert.equal(session.searchParams.get("fexp"), String(T0 / 1000 + 120));
+      assert.equal(
+        new URL(upload.download_url).searchParams.get("exp"),
+        String(T0 / 1000 + 120),
+      );
+      const data = new Uint8Array([1, 2, 3]);
+      const parts = [];
+      for (
+        const [number, chunk] of [[1, data.subarray(0, 2)], [
+          2,
+          data.subarray(2),
+        ]] as const
+      ) {
+        const digest = new Uint8Array(
+          await crypto.subtle.digest("SHA-256", chunk.slice()),
+        );
+        parts.push({
+          number,
+          size: chunk.length,
+          sha256: btoa(String.fromCharCode(...digest)),
+          chunk,
+        });
+      }
+      const signed = await t.app.request(
+        `${session.origin}${session.pathname}/parts${session.search}`,
+        {
+          method: "POST",
+          body: JSON.stringify({
+            parts: parts.map(({ number, size, sha256 }) => ({
+              number,
+              size,
+              sha256,
+            })),
+          }),
+        },
+      );
+      assert.equal(signed.status, 200, await signed.clone().text());
+      for (const [i, part] of (await signed.json()).parts.entries()) {
+        const res = await t.app.request(part.url, {
+          method: "PUT",
+          headers: part.headers,
+          body: parts[i].chunk.slice(),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+      }
+      const done = await t.app.request(
+        `${session.origin}${session.pathname}/complete${session.search}`,
+        {
+          method: "POST",
+          body: JSON.stringify({
+            parts: parts.map(({ number, sha256 }) => ({ number, sha256 })),
+          }),
+        },
+      );
+      assert.equal(done.status, 201, await done.clone().text());
+      const again = await t.app.request(
+        `${session.origin}${session.pathname}/complete${session.search}`,
+        {
+          method: "POST",
+          body: JSON.stringify({
+            parts: parts.map(({ number, sha256 }) => ({ number, sha256 })),
+          }),
+        },
+      );
+      assert.equal(again.status, 409);
+      const file = await getFile(t, upload.id);
+      assert.equal(file.resource, "avatar");
+      assert.equal(file.expires_at, new Date(T0 + 120_000).toISOString());
+      assert.match(file.sha256!, /-2$/);
+      assert.equal(t.uploaded.length, 1);
+      assert.equal(t.uploaded[0].key, upload.id);
+      t.now += 120_000;
+      assert.equal((await call(t, "GET", `/files/${upload.id}`)).status, 404);
+    });
   });
 }
 
@@ -619,92 +715,6 @@ describe("managing files: the route around them", () => {
       answer.headers.get("access-control-allow-origin"),
       "https://app.example",
     );
-  });
-
-  test("a multipart upload keeps its resource and lifetime", async () => {
-    const t = clocked(memoryStorage, {
-      resources: ["prediction", "avatar"],
-      minPartSize: 1,
-    });
-    const start = await t.app.request("http://localhost/v1/files/uploads", {
-      method: "POST",
-      headers: { authorization: `Bearer ${API_KEY}` },
-      body: JSON.stringify({
-        name: "big.bin",
-        size: 3,
-        resource: "avatar",
-        mime_type: "application/octet-stream",
-        part_size: 2,
-        lifetime: 120,
-      }),
-    });
-    assert.equal(start.status, 201, await start.clone().text());
-    const upload = await start.json();
-    const session = new URL(upload.upload_url);
-    assert.equal(session.searchParams.get("res"), "avatar");
-    assert.equal(session.searchParams.get("fexp"), String(T0 / 1000 + 120));
-    assert.equal(
-      new URL(upload.download_url).searchParams.get("exp"),
-      String(T0 / 1000 + 120),
-    );
-    const data = new Uint8Array([1, 2, 3]);
-    const parts = [];
-    for (
-      const [number, chunk] of [[1, data.subarray(0, 2)], [
-        2,
-        data.subarray(2),
-      ]] as const
-    ) {
-      const digest = new Uint8Array(
-        await crypto.subtle.digest("SHA-256", chunk.slice()),
-      );
-      parts.push({
-        number,
-        size: chunk.length,
-        sha256: btoa(String.fromCharCode(...digest)),
-        chunk,
-      });
-    }
-    const signed = await t.app.request(
-      `${session.origin}${session.pathname}/parts${session.search}`,
-      {
-        method: "POST",
-        body: JSON.stringify({
-          parts: parts.map(({ number, size, sha256 }) => ({
-            number,
-            size,
-            sha256,
-          })),
-        }),
-      },
-    );
-    assert.equal(signed.status, 200, await signed.clone().text());
-    for (const [i, part] of (await signed.json()).parts.entries()) {
-      const res = await t.app.request(part.url, {
-        method: "PUT",
-        headers: part.headers,
-        body: parts[i].chunk.slice(),
-      });
-      assert.equal(res.status, 200, await res.clone().text());
-    }
-    const done = await t.app.request(
-      `${session.origin}${session.pathname}/complete${session.search}`,
-      {
-        method: "POST",
-        body: JSON.stringify({
-          parts: parts.map(({ number, sha256 }) => ({ number, sha256 })),
-        }),
-      },
-    );
-    assert.equal(done.status, 201, await done.clone().text());
-    const file = await getFile(t, upload.id);
-    assert.equal(file.resource, "avatar");
-    assert.equal(file.expires_at, new Date(T0 + 120_000).toISOString());
-    assert.match(file.sha256!, /-2$/);
-    assert.equal(t.uploaded.length, 1);
-    assert.equal(t.uploaded[0].key, upload.id);
-    t.now += 120_000;
-    assert.equal((await call(t, "GET", `/files/${upload.id}`)).status, 404);
   });
 
   test("filesRoute() refuses onUploaded with a presigned storage that cannot confirm, and bad limits", () => {
