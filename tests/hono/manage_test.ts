@@ -29,6 +29,9 @@ import {
   SECRET,
   type TestApp,
 } from "../_route.ts";
+import { fileId } from "../../src/_encoding.ts";
+import { createSigner } from "../../src/hono/_signing.ts";
+import { signedQuery } from "../../src/hono/_signed_url.ts";
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -715,6 +718,31 @@ describe("managing files: the route around them", () => {
       answer.headers.get("access-control-allow-origin"),
       "https://app.example",
     );
+  });
+
+  test("an upload URL signed before files kept a resource and expiry still works, and cannot be given one", async () => {
+    const t = clocked(memoryStorage);
+    const id = fileId(T0);
+    const signer = await createSigner([SECRET]);
+    const exp = T0 / 1000 + 3600;
+    // The format of the upload URL before `res` and `fexp`.
+    const query = await signedQuery(
+      signer,
+      ["upload", id, "old.txt", 5, "text/plain", exp],
+      { name: "old.txt", size: "5", type: "text/plain" },
+      exp,
+    );
+    const url = `http://localhost/v1/files/${id}?${query}`;
+    const forged = new URL(url);
+    forged.searchParams.set("fexp", String(T0 / 1000 + 60));
+    assert.equal((await put(t.app, forged.href, "hello")).status, 403);
+    forged.searchParams.delete("fexp");
+    forged.searchParams.set("res", "prediction");
+    assert.equal((await put(t.app, forged.href, "hello")).status, 403);
+    assert.equal((await put(t.app, url, "hello")).status, 201);
+    const file = await getFile(t, id);
+    assert.equal(file.resource, "prediction");
+    assert.equal(file.expires_at, null);
   });
 
   test("filesRoute() refuses onUploaded with a presigned storage that cannot confirm, and bad limits", () => {
