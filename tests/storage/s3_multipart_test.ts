@@ -695,6 +695,8 @@ async function scriptedS3(
       const { method, headers } = request;
       seen.push({ method, headers, body: await request.text() });
       const url = new URL(request.url);
+      // No delete marker: the key was never deleted.
+      if (request.method === "HEAD") return new Response(null, { status: 404 });
       if (request.method === "GET" && url.searchParams.has("uploadId")) {
         return new Response(
           `<?xml version="1.0" encoding="UTF-8"?>
