@@ -111,17 +111,19 @@ export async function get(args: string[]): Promise<number> {
     if (target === undefined) {
       sink = { write: (chunk) => writeStdout(chunk) };
     } else {
-      temp = join(
+      const part = join(
         dirname(target),
         `.${target.split(/[\\/]/).pop()}.${randomId(6)}.fileurls-part`,
       );
-      handle = await open(temp, "wx", 0o666).catch((error) => {
+      handle = await open(part, "wx", 0o666).catch((error) => {
         throw new Error(
-          `${action}: cannot write ${JSON.stringify(temp)}: ${
+          `${action}: cannot write ${JSON.stringify(target)}: ${
             codeOf(error) === "ENOENT" ? "no such folder" : messageOf(error)
           }`,
         );
       });
+      // Ours from here on, to remove if anything fails.
+      temp = part;
       sink = { write: (chunk) => writeAll(handle!, chunk) };
     }
     let size: number;

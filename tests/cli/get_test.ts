@@ -31,10 +31,13 @@ async function folder(name: string): Promise<string> {
 }
 
 /**
- * A stand-in API with one 1 MB file whose download sends 300 KB and then
- * breaks off, or stalls until the client goes.
+ * A stand-in API with one 1 MB file, named `name`, whose download sends
+ * 300 KB and then breaks off, or stalls until the client goes.
  */
-async function brokenDownloads(mode: "break" | "stall"): Promise<{
+async function brokenDownloads(
+  mode: "break" | "stall",
+  name = "big.bin",
+): Promise<{
   url: string;
   sent: Promise<void>;
   close(): Promise<void>;
@@ -51,7 +54,7 @@ async function brokenDownloads(mode: "break" | "stall"): Promise<{
     if (request.url === "/v1/files/big") {
       return json({
         id: "big",
-        name: "big.bin",
+        name,
         size,
         mime_type: "application/octet-stream",
         resource: "prediction",
@@ -86,7 +89,39 @@ async function brokenDownloads(mode: "break" | "stall"): Promise<{
   };
 }
 
-describe("fileurls get never leaves a partial file", () => {
+describe("fileurls get against a stand-in API", () => {
+  test("a name from the server that is not a plain file name is not written under, nor a folder that is not there", async () => {
+    const api = await brokenDownloads("break", "../evil.bin");
+    try {
+      const cwd = await folder("unsafe");
+      const env = { FILEURLS_BASE_URL: api.url, FILEURLS_API_KEY: "k" };
+      const ran = await run(["get", "big"], { env, cwd });
+      assert.equal(ran.code, 1);
+      assert.equal(
+        ran.stderr,
+        'fileurls get: Cannot download "../evil.bin": its name contains a slash or backslash, so it is not written under it: pass --output FILE\n',
+      );
+      const missing = await run(["get", "big", "-o", "nowhere/x.bin"], {
+        env,
+        cwd,
+      });
+      assert.equal(missing.code, 1);
+      assert.equal(
+        missing.stderr,
+        'fileurls get: Cannot download "../evil.bin": cannot write "nowhere/x.bin": no such folder\n',
+      );
+      assert.deepEqual(await readdir(cwd), []);
+      assert.deepEqual(
+        await readdir(join(cwd, "..")).then((names) =>
+          names.filter((name) => name.includes("evil"))
+        ),
+        [],
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
   test("a download that breaks off exits 1, and the folder stays empty", async () => {
     const api = await brokenDownloads("break");
     try {
