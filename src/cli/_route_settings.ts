@@ -1,13 +1,16 @@
 /**
  * The settings of `fileurls serve` that go to `filesRoute` as they are:
- * `--cors`, `--allowed-types`, `--resources`, `--upload-ttl` and
- * `--download-ttl`, each also from its environment variable.
+ * `--cors`, `--allowed-types`, `--resources`, `--upload-ttl`,
+ * `--download-ttl`, `--lifetime` and `--max-lifetime`, each also from its
+ * environment variable.
  *
  * @module
  */
 
 import { isMediaType } from "../_media_type.ts";
 import type { FilesRouteOptions } from "../hono/options.ts";
+import { formatDuration } from "./_progress.ts";
+import { parseDuration } from "./_units.ts";
 
 /** The flags, as `parseArgs` gives them. */
 export interface RouteFlags {
@@ -16,12 +19,20 @@ export interface RouteFlags {
   resources?: string;
   "upload-ttl"?: string;
   "download-ttl"?: string;
+  lifetime?: string;
+  "max-lifetime"?: string;
 }
 
 /** What the flags and environment set of `filesRoute`'s options. */
 export type RouteSettings = Pick<
   FilesRouteOptions,
-  "cors" | "allowedTypes" | "resources" | "uploadTtl" | "downloadTtl"
+  | "cors"
+  | "allowedTypes"
+  | "resources"
+  | "uploadTtl"
+  | "downloadTtl"
+  | "lifetime"
+  | "maxLifetime"
 >;
 
 /**
@@ -50,6 +61,20 @@ export function routeSettings(
   if (upload !== undefined) settings.uploadTtl = ttl(upload);
   const download = setting(flags, env, "download-ttl", "FILEURLS_DOWNLOAD_TTL");
   if (download !== undefined) settings.downloadTtl = ttl(download);
+  const lifetime = setting(flags, env, "lifetime", "FILEURLS_LIFETIME");
+  if (lifetime !== undefined) settings.lifetime = duration(lifetime);
+  const most = setting(flags, env, "max-lifetime", "FILEURLS_MAX_LIFETIME");
+  if (most !== undefined) settings.maxLifetime = duration(most);
+  if (
+    settings.lifetime !== undefined && settings.maxLifetime !== undefined &&
+    settings.lifetime > settings.maxLifetime
+  ) {
+    throw new TypeError(
+      `${lifetime!.source} (${lifetime!.text}) must not be longer than ${
+        most!.source
+      } (${most!.text})`,
+    );
+  }
   return settings;
 }
 
@@ -136,6 +161,11 @@ function ttl(setting: Setting): number {
   return seconds;
 }
 
+function duration(setting: Setting): number {
+  return parseDuration(setting.text) ??
+    bad(setting, "a duration such as 3600, 90m, 12h or 30d");
+}
+
 /**
  * The settings given, one line each, for the start banner.
  *
@@ -145,6 +175,7 @@ function ttl(setting: Setting): number {
 export function describeSettings(settings: RouteSettings): string[] {
   const lines: string[] = [];
   const { cors, allowedTypes, resources, uploadTtl, downloadTtl } = settings;
+  const { lifetime, maxLifetime } = settings;
   if (cors !== undefined) {
     lines.push(`CORS: ${cors === "*" ? "any origin" : cors.join(", ")}`);
   }
@@ -157,6 +188,14 @@ export function describeSettings(settings: RouteSettings): string[] {
   }
   if (downloadTtl !== undefined) {
     lines.push(`Download URLs work for ${downloadTtl} s`);
+  }
+  if (lifetime !== undefined) {
+    lines.push(`Files are kept for ${formatDuration(lifetime)}`);
+  }
+  if (maxLifetime !== undefined) {
+    lines.push(
+      `Files may ask to be kept for ${formatDuration(maxLifetime)} at most`,
+    );
   }
   return lines;
 }

@@ -71,6 +71,12 @@ Options:
   --download-ttl SECONDS
                        How long a download URL works, from when it was
                        made (default: FILEURLS_DOWNLOAD_TTL, else 86400)
+  --lifetime DURATION  How long stored files are kept, e.g. 30d, from when
+                       their URLs were made; expired ones answer 404 and are
+                       swept (default: FILEURLS_LIFETIME, else for good)
+  --max-lifetime DURATION
+                       The longest lifetime an upload may ask for (default:
+                       FILEURLS_MAX_LIFETIME, else --lifetime, else any)
   --no-page            Answer 404 at / instead of the upload page
   -q, --quiet          Print no access log; errors still go to standard
                        error
@@ -80,9 +86,10 @@ Environment:
   FILEURLS_API_KEY       The API key, instead of --api-key
   FILEURLS_MAX_SIZE      The largest file taken, instead of --max-size
   FILEURLS_CORS, FILEURLS_ALLOWED_TYPES, FILEURLS_RESOURCES,
-  FILEURLS_UPLOAD_TTL, FILEURLS_DOWNLOAD_TTL
-                         Instead of --cors, --allowed-types, --resources,
-                         --upload-ttl and --download-ttl
+  FILEURLS_UPLOAD_TTL, FILEURLS_DOWNLOAD_TTL, FILEURLS_LIFETIME,
+  FILEURLS_MAX_LIFETIME  Instead of --cors, --allowed-types, --resources,
+                         --upload-ttl, --download-ttl, --lifetime and
+                         --max-lifetime
   FILEURLS_SECRET        The URL signing secret, at least 32 bytes (default:
                          generated once and kept in DIR)
   FILEURLS_S3_ENDPOINT   With --storage s3: the S3 endpoint, without the bucket
@@ -127,6 +134,8 @@ export async function serve(args: string[]): Promise<number> {
       resources: { type: "string" },
       "upload-ttl": { type: "string" },
       "download-ttl": { type: "string" },
+      lifetime: { type: "string" },
+      "max-lifetime": { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
       "no-page": { type: "boolean", default: false },
     },

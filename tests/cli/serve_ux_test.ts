@@ -259,6 +259,51 @@ describe("fileurls serve's route settings", () => {
     await check(server);
   });
 
+  test("--lifetime keeps files for that long, and --max-lifetime caps what an upload asks", async () => {
+    const server = await serve([
+      "--port",
+      "0",
+      "--data",
+      join(dir, "lifetime"),
+      "--lifetime",
+      "2d",
+      "--max-lifetime",
+      "30d",
+    ]);
+    try {
+      assert.match(server.stdout, /^Files are kept for 2 d$/m);
+      assert.match(server.stdout, /^Files may ask to be kept for 30 d/m);
+      const over = await postUrls(server, { lifetime: 31 * 86400 });
+      assert.equal(over.status, 400);
+      await over.body?.cancel();
+
+      const before = Date.now();
+      const created = await postUrls(server);
+      assert.equal(created.status, 201);
+      const { id, upload_url } = await created.json();
+      const put = await fetch(upload_url, {
+        method: "PUT",
+        headers: { "content-type": "text/plain" },
+        body: "hello",
+      });
+      assert.equal(put.status, 201);
+      await put.body?.cancel();
+      const file = await fetch(`${server.url}/files/${id}`, {
+        headers: { authorization: `Bearer ${server.apiKey}` },
+      });
+      assert.equal(file.status, 200);
+      const expires = Date.parse((await file.json()).expires_at);
+      const twoDays = 2 * 86400_000;
+      assert.ok(
+        expires >= Math.floor(before / 1000) * 1000 + twoDays &&
+          expires <= Date.now() + twoDays,
+        new Date(expires).toISOString(),
+      );
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
+
   test("--cors * lets any origin call the API", async () => {
     const server = await serve(
       ["--port", "0", "--data", join(dir, "any")],
@@ -286,6 +331,13 @@ describe("fileurls serve's route settings", () => {
     [["--download-ttl", "0"], {}, /^--download-ttl must be .*"0"/],
     [[], { FILEURLS_UPLOAD_TTL: "-5" }, /^FILEURLS_UPLOAD_TTL must be /],
     [[], { FILEURLS_ALLOWED_TYPES: "text" }, /^FILEURLS_ALLOWED_TYPES must /],
+    [["--lifetime", "soon"], {}, /^--lifetime must be .*"soon"/],
+    [[], { FILEURLS_MAX_LIFETIME: "0" }, /^FILEURLS_MAX_LIFETIME must be /],
+    [
+      ["--lifetime", "30d", "--max-lifetime", "1d"],
+      {},
+      /^--lifetime \(30d\) must not be longer than --max-lifetime \(1d\)/,
+    ],
   ];
   for (const [args, env, message] of bad) {
     test(
