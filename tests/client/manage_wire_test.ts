@@ -290,6 +290,35 @@ describe("list() and delete() against a misbehaving server", () => {
     }
   });
 
+  test("list({ signal }) aborts the pending page and rejects with the signal's reason", async () => {
+    const api = await startApi((request) =>
+      request.target.startsWith("/v1/files")
+        ? {
+          status: 200,
+          delay: 2000,
+          body: JSON.stringify({ files: [], next_cursor: null }),
+        }
+        : undefined
+    );
+    try {
+      const controller = new AbortController();
+      const reason = new Error("stop listing");
+      setTimeout(() => controller.abort(reason), 50);
+      const started = Date.now();
+      const error = await (async () => {
+        for await (
+          const _ of apiClient(api).files.list({ signal: controller.signal })
+        ) {
+          // nothing
+        }
+      })().catch((e) => e);
+      assert.equal(error, reason);
+      assert.ok(Date.now() - started < 1500);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("delete() sends DELETE with the key, and resolves on a 404 after a lost answer was retried", async () => {
     const api = await startApi((request) => {
       if (request.method !== "DELETE") return undefined;
