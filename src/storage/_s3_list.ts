@@ -162,7 +162,7 @@ export function idAtMost(key: string): string | undefined {
   // there is none below it, one before it), and fill up with the largest.
   for (let i = same; i >= 0; i--) {
     if (i === key.length) continue;
-    const lower = [...ALPHABET].findLast((char) => char < key[i]);
+    const lower = [...ALPHABET].reverse().find((char) => char < key[i]);
     if (lower !== undefined) {
       return key.slice(0, i) + lower + "z".repeat(21 - i);
     }
