@@ -165,7 +165,19 @@ export function filesRoute(options: FilesRouteOptions): FilesRouteApp {
     );
     app.all("/files/uploads/*", (c) => uploadSession(c, config));
   }
-  if (config.managed) manageEndpoints(app, config);
+  if (config.managed) {
+    manageEndpoints(app, config);
+  } else {
+    // Before the download route, whose "/files/*" takes "/files" too.
+    app.all("/files", (c) => {
+      throw new RouteError(
+        404,
+        `Cannot ${c.req.method} ${
+          pathOf(c)
+        }: no such endpoint (stored files are listed only on a route with apiKeys or manage)`,
+      );
+    });
+  }
   if (config.presigned) {
     app.post(`/files/${ID_PARAM}/complete`, (c) => confirmUpload(c, config));
   } else {
