@@ -224,6 +224,14 @@ function manageEndpoints(app: Hono, config: Config): void {
     jsonBody(config, signing),
     (c) => createDownloadUrl(c, config),
   );
+  // An id no file can have, whatever the key: 404 that says so, where the
+  // download route below would speak of a download URL.
+  const noSuchFile = (action: string) => (): never => {
+    throw new RouteError(404, `${action}: no such file`);
+  };
+  app.get("/files/:id", noSuchFile("Cannot get the file"));
+  app.delete("/files/:id", noSuchFile("Cannot delete the file"));
+  app.post("/files/:id/download_url", noSuchFile(signing));
 }
 
 /**

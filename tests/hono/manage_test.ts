@@ -276,7 +276,17 @@ for (const [label, storage] of STORAGES) {
         assert.deepEqual([status, type], [404, "not_found"], path);
       }
       for (const path of ["/files/short", `/files/${ID}x`, "/files/%41AAA"]) {
-        assert.equal((await call(t, "GET", path)).status, 404, path);
+        for (const method of ["GET", "DELETE"]) {
+          const [status, , message] = await errorOf(
+            await call(t, method, path),
+          );
+          assert.equal(status, 404, `${method} ${path}`);
+          // A file id that cannot be, not a download URL.
+          assert.match(message, /: no such file$/, `${method} ${path}`);
+        }
+        const url = await call(t, "POST", `${path}/download_url`);
+        assert.equal(url.status, 404, path);
+        await url.body?.cancel();
       }
     });
 
