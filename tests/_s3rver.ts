@@ -50,13 +50,27 @@ function nodeBinary(): string {
   return fileURLToPath(new URL("../node_modules/.bin/node", import.meta.url));
 }
 
+/** How to set up the bucket. */
+export interface S3rverOptions {
+  /**
+   * Give the bucket a CORS rule for browser uploads: any origin, `PUT`,
+   * `GET` and `HEAD`, any request header, `ETag` exposed. Without it the
+   * bucket has no CORS configuration, and refuses every preflight.
+   */
+  cors?: boolean;
+}
+
 /**
  * Starts s3rver on a free loopback port with an empty bucket.
  *
  * @param bucket The bucket to create.
+ * @param options How to set up the bucket.
  * @returns The endpoint, bucket and credentials, and `close()`.
  */
-export async function startS3rver(bucket = "fileurls-test"): Promise<S3rver> {
+export async function startS3rver(
+  bucket = "fileurls-test",
+  options: S3rverOptions = {},
+): Promise<S3rver> {
   const script = fileURLToPath(new URL("./_s3rver_main.mjs", import.meta.url));
   const child = await startChild<
     Omit<S3rver, "endpoint" | "close"> & { port: number }
@@ -70,6 +84,7 @@ export async function startS3rver(bucket = "fileurls-test"): Promise<S3rver> {
       "--openssl-legacy-provider",
       script,
       bucket,
+      ...(options.cors ? ["--cors"] : []),
     ],
     {},
     15_000,

@@ -2,7 +2,10 @@
 // line `{"port", "bucket", "accessKeyId", "secretAccessKey"}` on stdout once it
 // listens, and stops (removing its data) when stdin closes.
 //
-// Usage: node tests/_s3rver_main.mjs <bucket>
+// Usage: node tests/_s3rver_main.mjs <bucket> [--cors]
+//
+// --cors gives the bucket a CORS rule for browser uploads: any origin, PUT,
+// GET and HEAD, any request header, ETag exposed.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -281,14 +284,27 @@ const secretAccessKey = randomBytes(30).toString("base64");
 AWSAccount.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
 AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
 
-const bucket = process.argv[2] ?? "fileurls-test";
+const args = process.argv.slice(2);
+const bucket = args.find((arg) => !arg.startsWith("--")) ?? "fileurls-test";
+const CORS = `<CORSConfiguration xmlns="${XMLNS}">
+  <CORSRule>
+    <AllowedOrigin>*</AllowedOrigin>
+    <AllowedMethod>PUT</AllowedMethod>
+    <AllowedMethod>GET</AllowedMethod>
+    <AllowedMethod>HEAD</AllowedMethod>
+    <AllowedHeader>*</AllowedHeader>
+    <ExposeHeader>ETag</ExposeHeader>
+  </CORSRule>
+</CORSConfiguration>`;
 const directory = mkdtempSync(join(tmpdir(), "fileurls-s3rver-"));
 const server = new S3rver({
   address: "127.0.0.1",
   port: 0,
   silent: true,
   directory,
-  configureBuckets: [{ name: bucket }],
+  configureBuckets: [
+    { name: bucket, configs: args.includes("--cors") ? [CORS] : [] },
+  ],
 });
 const { port } = await server.run();
 process.stdout.write(
