@@ -2,8 +2,10 @@
  * The README's Uppy recipe, run as written: a backend endpoint that holds
  * the API key and makes the URLs for one file with `client.files.createUrls`,
  * and a page (bundled with esbuild, in Chromium) whose `@uppy/aws-s3` plugin
- * sends each file as one `PUT` to its upload URL. The route stands behind
- * the raw recorder, so that every `PUT` is read as it came off the socket.
+ * sends each file as one `PUT` to its upload URL, and whose post-processor
+ * confirms it at its `complete_url`. The route stands behind the raw
+ * recorder, so that every request to it is read as it came off the socket;
+ * over `s3Storage()` the `PUT`s go to s3rver, with a bucket CORS rule.
  *
  * @module
  */
@@ -25,6 +27,7 @@ import {
 } from "./_browser.ts";
 import { serveApp, type Served } from "../_serve.ts";
 import { type RouteApi, startRouteApi } from "../_route_api.ts";
+import { type S3rver, startS3rver } from "../_s3rver.ts";
 import { bytes, sha256 } from "../_data.ts";
 
 // ---------------------------------------------------------------------------
@@ -45,8 +48,8 @@ function requiredHeaders(uploadUrl: string): Record<string, string> {
 
 /**
  * `POST /uploads` with `{name, size, type}`: makes the URLs for one file with
- * the API key, and answers what Uppy sends the file with, and where it will
- * be downloaded.
+ * the API key, and answers what Uppy sends the file with, where it will be
+ * downloaded, and (with `s3Storage()`) where to confirm it.
  */
 function uppyBackend(client: Client): Hono {
   const app = new Hono();
@@ -55,7 +58,7 @@ function uppyBackend(client: Client): Hono {
     const { name, size, type } = await c.req.json();
     const mime_type = type || "application/octet-stream";
     try {
-      const { upload_url, download_url } = await client.files.createUrls({
+      const { upload_url, ...urls } = await client.files.createUrls({
         name,
         size,
         mime_type,
@@ -65,7 +68,8 @@ function uppyBackend(client: Client): Hono {
         method: "PUT",
         url: upload_url,
         headers: { "content-type": mime_type, ...requiredHeaders(upload_url) },
-        download_url,
+        download_url: urls.download_url,
+        complete_url: urls.complete_url, // with s3Storage(): POST after the PUT
       });
     } catch (error) {
       if (error instanceof ApiError) {
@@ -130,15 +134,16 @@ interface UppyOutcome {
   failed: { name: string; error: string }[];
 }
 
-/** Adds `files` to a fresh `fileurlsUppy("/uploads")` and runs `upload()`. */
+/** Adds `files` to a fresh `fileurlsUppy(backend)` and runs `upload()`. */
 function uploadWithUppy(
   browser: Browser,
   files: PageFile[],
+  backend = "/uploads",
 ): Promise<UppyOutcome> {
   return browser.page.evaluate(
-    async (files) => {
+    async ({ files, backend }) => {
       const { fileurlsUppy } = await import("/uppy.js");
-      const uppy = fileurlsUppy("/uploads");
+      const uppy = fileurlsUppy(backend);
       for (const { name, type, data } of files) {
         const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
         uppy.addFile({ name, type, data: new File([bytes], name, { type }) });
@@ -160,7 +165,7 @@ function uploadWithUppy(
       uppy.destroy();
       return { successful, failed };
     },
-    files.map((f) => ({ ...f, data: base64(f.data) })),
+    { files: files.map((f) => ({ ...f, data: base64(f.data) })), backend },
   ) as Promise<UppyOutcome>;
 }
 
@@ -213,6 +218,11 @@ describe("the Uppy recipe's backend", () => {
       "content-type": "application/octet-stream",
       "if-none-match": "*",
     });
+    // The URL the page POSTs once the PUT succeeded.
+    assert.match(
+      String(answer.complete_url),
+      /^http:\/\/files\.test\/v1\/files\/[\w-]{22}\/complete\?/,
+    );
   });
 
   test("answers no If-None-Match for an S3 upload URL that does not sign it", async () => {
@@ -361,5 +371,184 @@ describe("Uppy's AwsS3 plugin in Chromium, through fileurls", { skip }, () => {
     );
     assert.equal(api.singles().length, before.puts);
     assert.equal(stored.length, before.stored);
+  });
+});
+
+describe("Uppy's AwsS3 plugin in Chromium, straight to S3, confirmed", {
+  skip,
+}, () => {
+  let s3: S3rver;
+  let browser: Browser;
+  let page: Served;
+  let api: RouteApi;
+  let pageApp: Hono | undefined;
+  const uploaded: StoredFile[] = [];
+  const answers: string[] = [];
+  /** The file ids the backends answered, by name. */
+  const ids = new Map<string, string>();
+
+  before(async () => {
+    const script = await bundlePage();
+    s3 = await startS3rver("uppy-uploads", { cors: true });
+    page = await serveApp({
+      fetch: (request) =>
+        pageApp?.fetch(request) ?? new Response(null, { status: 503 }),
+    });
+    // The page POSTs each complete_url to the route, cross-origin.
+    api = await startRouteApi({
+      storage: s3Storage({
+        endpoint: s3.endpoint,
+        bucket: s3.bucket,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+      }),
+      cors: [page.url],
+      maxSize: MAX_SIZE,
+      onUploaded: (file) => {
+        uploaded.push(file);
+      },
+    });
+    const backend = uppyBackend(
+      new Client({ baseUrl: api.baseUrl, apiKey: api.apiKey }),
+    );
+    const app = new Hono();
+    // Keeps every answer of the backends, to show the page gets no API key,
+    // and each file's id.
+    app.use("*", async (c, next) => {
+      await next();
+      if (c.req.method !== "POST") return;
+      const text = await c.res.clone().text();
+      answers.push(text);
+      const answer = JSON.parse(text);
+      if (typeof answer.complete_url === "string") {
+        const id = new URL(answer.complete_url).pathname.split("/").at(-2)!;
+        ids.set((await c.req.json()).name, id);
+      }
+    });
+    app.route("/", backend);
+    // A broken backend: it renames the file in the complete_url of
+    // "renamed.txt", so that the route refuses its signature.
+    app.post("/renaming/uploads", async (c) => {
+      const body = await c.req.text();
+      const res = await backend.request("/uploads", { method: "POST", body });
+      const answer = await res.json();
+      if (JSON.parse(body).name === "renamed.txt") {
+        const url = new URL(answer.complete_url);
+        url.searchParams.set("name", "other.txt");
+        answer.complete_url = url.href;
+      }
+      return c.json(answer, res.status as ContentfulStatusCode);
+    });
+    app.get("/", (c) => c.html("<!doctype html><title>Uppy</title>"));
+    app.get(
+      "/uppy.js",
+      (c) => c.body(script, 200, { "content-type": "text/javascript" }),
+    );
+    pageApp = app;
+    browser = await launchChromium(chromium);
+    await browser.page.goto(`${page.url}/`);
+  });
+  after(async () => {
+    await browser?.close();
+    await page?.close();
+    await api?.close();
+    await s3?.close();
+  });
+
+  /** `GET /files/{id}` with the API key. */
+  function getFile(id: string): Promise<Response> {
+    return fetch(`${api.baseUrl}/files/${id}`, {
+      headers: { authorization: `Bearer ${api.apiKey}` },
+    });
+  }
+
+  /** The confirmations the route got: `POST`s to completion URLs. */
+  function confirmations() {
+    return api.requests.filter((r) =>
+      r.method === "POST" &&
+      /^\/v1\/files\/[\w-]{22}\/complete\?/.test(r.target)
+    );
+  }
+
+  test("uploads two files to the bucket, and confirms each once before upload() resolves", async () => {
+    const files = [
+      {
+        name: "table.csv",
+        type: "text/csv",
+        data: new TextEncoder().encode("a,b\n1,2\n"),
+      },
+      { name: "weights.bin", type: "", data: bytes(300_000, 11) },
+    ];
+    const outcome = await uploadWithUppy(browser, files);
+    assert.deepEqual(outcome.failed, []);
+    assert.equal(outcome.successful.length, 2);
+
+    for (const { name, data } of files) {
+      const what = name;
+      const type = name.endsWith(".csv")
+        ? "text/csv"
+        : "application/octet-stream";
+      const id = ids.get(name);
+      assert.ok(id, `${what} id`);
+
+      // Confirmed exactly once, by the page, before upload() resolved.
+      assert.equal(uploaded.filter((f) => f.key === id).length, 1, what);
+      const posts = confirmations().filter((r) =>
+        r.target.startsWith(`/v1/files/${id}/complete?`)
+      );
+      assert.equal(posts.length, 1, what);
+      assert.equal(posts[0].headers.origin, page.url, what);
+      assert.equal(posts[0].headers.authorization, undefined, what);
+      assert.equal(posts[0].body.byteLength, 0, what);
+
+      // The API knows it, with the declared name, size and type.
+      const res = await getFile(id);
+      assert.equal(res.status, 200, what);
+      const file = await res.json();
+      assert.equal(file.name, name, what);
+      assert.equal(file.size, data.length, what);
+      assert.equal(file.mime_type, type, what);
+
+      // The download URL the page kept serves the same bytes.
+      const done = outcome.successful.find((f) => f.name === name)!;
+      assert.equal(done.type, type, what);
+      const download = await fetch(done.download_url);
+      assert.equal(download.status, 200, what);
+      assert.equal(
+        await sha256(await download.arrayBuffer()),
+        await sha256(data),
+        what,
+      );
+    }
+    assert.deepEqual((await s3.keys("")).sort(), [...ids.values()].sort());
+
+    // The page sent the route only the confirmations (simple requests, no
+    // preflight), and never got the key.
+    const fromPage = api.requests.filter((r) => r.headers.origin === page.url);
+    assert.deepEqual(fromPage, confirmations());
+    assert.equal(api.singles().length, 0); // the PUTs went to the bucket
+    for (const answer of answers) assert.ok(!answer.includes(api.apiKey));
+  });
+
+  test("fails in Uppy the file whose confirmation the route refuses, and only that one", async () => {
+    const before = uploaded.length;
+    const outcome = await uploadWithUppy(browser, [
+      { name: "kept.txt", type: "text/plain", data: bytes(1000, 5) },
+      { name: "renamed.txt", type: "text/plain", data: bytes(2000, 6) },
+    ], "/renaming/uploads");
+    assert.deepEqual(outcome.successful.map((f) => f.name), ["kept.txt"]);
+    assert.equal(outcome.failed.length, 1);
+    assert.equal(outcome.failed[0].name, "renamed.txt");
+    assert.match(
+      outcome.failed[0].error,
+      /^Cannot confirm "renamed\.txt": API responded with 403$/,
+    );
+
+    // Its PUT went through, but the API does not know the file.
+    const id = ids.get("renamed.txt")!;
+    assert.deepEqual(await s3.keys(id), [id]);
+    assert.equal((await getFile(id)).status, 404);
+    assert.deepEqual(uploaded.slice(before).map((f) => f.name), ["kept.txt"]);
+    assert.equal((await getFile(ids.get("kept.txt")!)).status, 200);
   });
 });
