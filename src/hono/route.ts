@@ -8,7 +8,7 @@
  */
 
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import type { CreateFileUrlsParams, FileUrls, UploadedFile } from "../api.ts";
+import type { CreateFileUrlsParams, FileObject, FileUrls } from "../api.ts";
 import { apiKeyAuth } from "./_auth.ts";
 import { jsonBody } from "./_body.ts";
 import { corsHeaders, preflight } from "./_cors.ts";
@@ -36,7 +36,7 @@ export type FileUrlsResponse = FileUrls & {
 };
 
 /** The `201` answer of a `PUT` on an upload URL. */
-export type UploadedFileResponse = UploadedFile;
+export type UploadedFileResponse = FileObject;
 
 // `deno doc --lint` counts types from other packages as private
 // (denoland/deno#27364): the alias names Hono's type, and `@internal` keeps

@@ -6,7 +6,7 @@
  */
 
 import type { Context } from "hono";
-import type { UploadedFile } from "../api.ts";
+import type { FileObject } from "../api.ts";
 import { essence } from "../_media_type.ts";
 import {
   type FileInfo,
@@ -18,6 +18,7 @@ import {
 import { ExactSizeStream } from "../storage/_common.ts";
 import { GuardedBody, refuseWhenStopping } from "./_body.ts";
 import { RouteError } from "./_errors.ts";
+import { fileObject } from "./_file_object.ts";
 import { verifyUrl } from "./_signed_url.ts";
 import type { Config } from "./options.ts";
 
@@ -28,7 +29,7 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/;
  *
  * @param c The request's context.
  * @param config The route's options.
- * @returns `201 {id, name, size, mime_type, uploaded_at}`.
+ * @returns `201` with the stored file's `FileObject`.
  * @throws {RouteError} 404 for a path that is no upload URL; 403 for a bad or
  * expired signature; 411 without an exact `Content-Length`; 400 for a smaller
  * length or a body that ends early; 413 for a larger one; 415 for another
@@ -71,13 +72,7 @@ export async function upload(c: Context, config: Config): Promise<Response> {
     throw storeFailure(error, guard, counter, size, action) ?? error;
   }
   await notifyUploaded(config, file);
-  const answer: UploadedFile = {
-    id,
-    name: file.name,
-    size: file.size,
-    mime_type: file.type,
-    uploaded_at: file.uploadedAt.toISOString(),
-  };
+  const answer: FileObject = fileObject(file);
   return Response.json(answer, {
     status: 201,
     headers: { etag: etag(file), "cache-control": "no-store" },

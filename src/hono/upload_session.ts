@@ -9,6 +9,7 @@
 import type { Context } from "hono";
 import type {
   CompletedUpload,
+  FileObject,
   PartUrl,
   UploadedPart,
   UploadStatus,
@@ -24,6 +25,7 @@ import {
   type StoredPart,
 } from "../storage/mod.ts";
 import { RouteError } from "./_errors.ts";
+import { fileObject } from "./_file_object.ts";
 import {
   type Session,
   signPartUrl,
@@ -374,12 +376,10 @@ async function complete(
     throw error;
   }
   await notifyUploaded(config, file);
-  const answer: CompletedUpload = {
+  // The fileurls route also tells the file's resource and expiry.
+  const answer: CompletedUpload & FileObject = {
+    ...fileObject(file),
     id: session.id,
-    name: file.name,
-    size: file.size,
-    mime_type: file.type,
-    uploaded_at: file.uploadedAt.toISOString(),
     sha256,
     download_url: await sessionDownloadUrl(config, session),
   };

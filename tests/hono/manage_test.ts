@@ -297,8 +297,10 @@ for (const [label, storage] of STORAGES) {
       const json = await res.json();
       assert.equal(json.id, new URL(json.upload_url).pathname.split("/")[3]);
       const putRes = await put(t.app, created.upload_url, "hello");
-      assert.equal((await putRes.json()).id, created.id);
-      assert.equal((await getFile(t, created.id)).id, created.id);
+      const answer = await putRes.json();
+      assert.equal(answer.id, created.id);
+      // The PUT answers the FileObject that GET /files/{id} answers.
+      assert.deepEqual(answer, await getFile(t, created.id));
       assert.equal(t.uploaded[0].key, created.id);
     });
 
