@@ -77,6 +77,19 @@ export async function signedQuery(
     .toString();
 }
 
+/** 403 for a URL whose signature is good but whose time is up. */
+export class ExpiredUrlError extends RouteError {
+  /**
+   * Makes the error.
+   *
+   * @param message What failed, with when the URL expired.
+   */
+  constructor(message: string) {
+    super(403, message);
+    this.name = "ExpiredUrlError";
+  }
+}
+
 /**
  * Checks a URL's `exp`, `kid` and `sig` against the fields it should be
  * signed for.
@@ -107,7 +120,7 @@ export async function checkSignature(
   }
   if (Math.floor(config.now() / 1000) >= exp) {
     const expired = new Date(exp * 1000).toISOString();
-    throw new RouteError(403, `${action}: the URL expired at ${expired}`);
+    throw new ExpiredUrlError(`${action}: the URL expired at ${expired}`);
   }
   return exp;
 }

@@ -15,7 +15,7 @@ import {
 import type { ByteRange, Storage } from "../storage/mod.ts";
 import { RouteError } from "./_errors.ts";
 import { isExpired } from "./_file_object.ts";
-import { verifyUrl } from "./_signed_url.ts";
+import { ExpiredUrlError, parseFilePath, verifyUrl } from "./_signed_url.ts";
 import type { Config } from "./options.ts";
 import { etag } from "./upload.ts";
 
@@ -33,13 +33,30 @@ const SANDBOX = "sandbox";
  * @returns 200 with the file, 206 with a range, 304 for a matching
  * `If-None-Match`.
  * @throws {RouteError} 404 for a path that is no download URL or a file not
- * uploaded yet, deleted or expired; 403 for a bad or expired signature; 416 for a range outside
- * the file.
+ * uploaded yet, deleted or expired (even once the URL has expired too); 403
+ * for a bad signature, or an expired one of a file still stored; 416 for a
+ * range outside the file.
  */
 export async function download(c: Context, config: Config): Promise<Response> {
-  const grant = await verifyUrl(c.req.url, config, "download");
-  const action = `Cannot download ${JSON.stringify(grant.name)}`;
   const storage = config.storage as Storage;
+  const grant = await verifyUrl(c.req.url, config, "download").catch(
+    async (error) => {
+      // A URL that ran out with its file (download URLs never outlive their
+      // file) or after its file was deleted: 404, as for the file.
+      if (error instanceof ExpiredUrlError) {
+        const { id } = parseFilePath(c.req.url, "Cannot download");
+        const file = await storage.stat(id);
+        if (file === undefined || isExpired(file, config)) {
+          throw new RouteError(
+            404,
+            `Cannot download: the file has expired or was deleted`,
+          );
+        }
+      }
+      throw error;
+    },
+  );
+  const action = `Cannot download ${JSON.stringify(grant.name)}`;
   const file = await storage.stat(grant.id);
   if (file === undefined) {
     throw new RouteError(

@@ -413,6 +413,22 @@ for (const [label, storage] of STORAGES) {
       assert.equal(t.uploaded.length, 1);
     });
 
+    test("a download URL that expired answers 403 while its file is stored, 404 once it is deleted", async () => {
+      const t = clocked(storage);
+      const created = await upload(t);
+      t.now += 86_400_000; // the download URL's default lifetime
+      const [status, type] = await errorOf(
+        await t.app.request(created.download_url),
+      );
+      assert.deepEqual([status, type], [403, "permission_denied"]);
+      assert.equal(
+        (await call(t, "DELETE", `/files/${created.id}`)).status,
+        204,
+      );
+      const gone = await errorOf(await t.app.request(created.download_url));
+      assert.deepEqual(gone.slice(0, 2), [404, "not_found"]);
+    });
+
     test("DELETE /files/{id} answers 404 for an unknown id, and deletes nothing", async () => {
       const t = clocked(storage);
       const kept = await upload(t);
@@ -519,6 +535,11 @@ for (const [label, storage] of STORAGES) {
       t.now += 99_000;
       assert.equal((await t.app.request(download_url)).status, 200);
       t.now += 1000;
+      // Both download URLs ran out with the file: 404, as for the file.
+      for (const url of [created.download_url, download_url]) {
+        const [status, type] = await errorOf(await t.app.request(url));
+        assert.deepEqual([status, type], [404, "not_found"], url);
+      }
       assert.equal((await call(t, "GET", `/files/${created.id}`)).status, 404);
       assert.equal(
         (await call(t, "POST", `/files/${created.id}/download_url`)).status,
