@@ -23,7 +23,7 @@ import {
   explain,
   positiveNumber,
 } from "./_client.ts";
-import { checkIds, printable } from "./manage.ts";
+import { oneId, printable } from "./manage.ts";
 import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
 import { advance, ProgressDisplay, renderDone } from "./_progress.ts";
 
@@ -76,14 +76,7 @@ export async function get(args: string[]): Promise<number> {
     strict: true,
     allowPositionals: true,
   });
-  if (positionals.length === 0) throw new UsageError("no ID given");
-  if (positionals.length > 1) {
-    throw new UsageError(
-      `unexpected argument ${JSON.stringify(positionals[1])}: one ID at a time`,
-    );
-  }
-  const [id] = positionals;
-  checkIds(positionals, "download");
+  const id = oneId(positionals, "download");
   if (values.output === "") {
     throw new UsageError('--output must be a path, or "-"');
   }

@@ -258,14 +258,7 @@ export async function url(args: string[]): Promise<number> {
     strict: true,
     allowPositionals: true,
   });
-  if (positionals.length === 0) throw new UsageError("no ID given");
-  if (positionals.length > 1) {
-    throw new UsageError(
-      `unexpected argument ${JSON.stringify(positionals[1])}: one ID at a time`,
-    );
-  }
-  const [id] = positionals;
-  checkIds(positionals, "create a download URL for");
+  const id = oneId(positionals, "create a download URL for");
   let expiresIn: number | undefined;
   if (values["expires-in"] !== undefined) {
     expiresIn = parseDuration(values["expires-in"]);
@@ -305,6 +298,25 @@ export async function url(args: string[]): Promise<number> {
     printError(`fileurls url: ${explain(error, cli, [])}\n`);
     return 1;
   }
+}
+
+/**
+ * Reads the one ID of `get` or `url`.
+ *
+ * @param positionals The command's arguments.
+ * @param verb What is done with the file, for the message.
+ * @returns The ID.
+ * @throws {UsageError} For no ID, more than one, or one that cannot be.
+ */
+export function oneId(positionals: string[], verb: string): string {
+  if (positionals.length === 0) throw new UsageError("no ID given");
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `unexpected argument ${JSON.stringify(positionals[1])}: one ID at a time`,
+    );
+  }
+  checkIds(positionals, verb);
+  return positionals[0];
 }
 
 /**
