@@ -145,6 +145,73 @@ const MUTANTS: Mutant[] = [
     to: "\\u{E0000}",
     tests: ["tests/api_test.ts"],
   },
+  {
+    name: "memoryStorage forgets a deleted key",
+    file: "src/storage/memory.ts",
+    from: "      files.delete(key);\n      deleted.add(key);",
+    to: "      files.delete(key);",
+    tests: ["tests/storage/manage_test.ts"],
+  },
+  {
+    name: "fsStorage deletes without a tombstone",
+    file: "src/storage/_fs_delete.ts",
+    from: '    await writeNewFile(join(tomb, MARKER), "");',
+    to: "",
+    tests: ["tests/storage/manage_test.ts"],
+  },
+  {
+    name: "memoryStorage lists from the start whatever the cursor",
+    file: "src/storage/memory.ts",
+    from: "if (cursor !== undefined && key <= cursor) continue;",
+    to: "",
+    tests: ["tests/storage/manage_test.ts"],
+  },
+  {
+    name: "s3Storage confirms a deleted key",
+    file: "src/storage/_s3_manage.ts",
+    from: 'if (deleted) throw notFound(key, "the file was deleted");',
+    to: "",
+    tests: ["tests/storage/s3_manage_test.ts"],
+  },
+  {
+    name: "the route lists expired files",
+    file: "src/hono/manage.ts",
+    from: "page.files.filter((file) => !isExpired(file, config))",
+    to: "page.files",
+    tests: ["tests/hono/manage_test.ts"],
+  },
+  {
+    name: "download URLs outlive their file",
+    file: "src/hono/_file_object.ts",
+    from:
+      "return fexp === null || fexp === undefined ? exp : Math.min(exp, fexp);",
+    to: "return exp;",
+    tests: ["tests/hono/manage_test.ts"],
+  },
+  {
+    name: "a lifetime over maxLifetime is taken",
+    file: "src/hono/_file_object.ts",
+    from: "lifetime > config.maxLifetime",
+    to: "lifetime > Infinity",
+    tests: ["tests/hono/manage_test.ts"],
+  },
+  {
+    name: "every confirmation calls onUploaded",
+    file: "src/hono/confirm.ts",
+    from: "if (confirmed) await notifyUploaded(config, file);",
+    to: "await notifyUploaded(config, file);",
+    tests: ["tests/storage/s3_route_manage_test.ts"],
+  },
+  {
+    name: "upload() never confirms a presigned upload",
+    file: "src/client/_upload.ts",
+    from: "complete_url",
+    to: "complete_url_unused",
+    tests: [
+      "tests/client/manage_wire_test.ts",
+      "tests/client/lifetime_test.ts",
+    ],
+  },
 ];
 
 const only = option("only", "");
