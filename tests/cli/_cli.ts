@@ -102,10 +102,12 @@ export function serve(
   args: string[],
   env: Record<string, string> = {},
   wrapper: string[] = [],
+  /** The working folder (default: the repository). */
+  cwd: string = ROOT,
 ): Promise<Serving> {
   const [command, ...prefix] = [...wrapper, ...cliCommand()];
   const child = spawn(command, [...prefix, "serve", ...args], {
-    cwd: ROOT,
+    cwd,
     env: cleanEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });

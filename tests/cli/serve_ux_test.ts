@@ -7,7 +7,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { postUrls, run, running, serve, type Serving } from "./_cli.ts";
@@ -361,6 +362,41 @@ describe("fileurls serve's route settings", () => {
       },
     );
   }
+});
+
+describe("fileurls serve's defaults", () => {
+  /** Whether nothing listens on the port of 127.0.0.1. */
+  function isFree(port: number): Promise<boolean> {
+    return new Promise((done) => {
+      const probe = createServer();
+      probe.once("error", () => done(false));
+      probe.listen(port, "127.0.0.1", () => probe.close(() => done(true)));
+    });
+  }
+
+  test("listens on port 8787 and keeps its data in ./fileurls-data of the working folder", async () => {
+    assert.ok(
+      await isFree(8787),
+      "port 8787 is taken on this machine, so the default cannot be tried",
+    );
+    const cwd = join(dir, "defaults");
+    await mkdir(cwd);
+    const server = await serve([], {}, [], cwd);
+    try {
+      assert.equal(server.url, "http://127.0.0.1:8787/v1");
+      const data = join(cwd, "fileurls-data");
+      assert.match(server.stdout, /^Storage: .*fileurls-data[\/]files$/m);
+      assert.equal(
+        (await readFile(join(data, "api-key"), "utf8")).trim(),
+        server.apiKey,
+      );
+      const res = await postUrls(server);
+      assert.equal(res.status, 201);
+      await res.body?.cancel();
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
 });
 
 describe("fileurls serve on every address", () => {
