@@ -3,7 +3,8 @@
  * brings less than 1 KiB per `bodyTimeout`, is cut (408), the route's
  * `signal` cuts the bodies still arriving and refuses new uploads (503), and
  * neither leaves anything stored or holds the key; a slow body that brings
- * at least 1 KiB per `bodyTimeout` is never cut.
+ * at least 1 KiB per `bodyTimeout` is never cut. A connection dropped
+ * mid-body leaves nothing either, with no timeout needed.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -356,5 +357,33 @@ for (const [label, serve] of servers) {
         }
       },
     );
+
+    test("a connection dropped mid-body keeps nothing, and the URL works again", async () => {
+      // No bodyTimeout to come to the rescue: the drop alone must do it.
+      const { t, server, dir } = await setUp(serve, { bodyTimeout: 60_000 });
+      try {
+        const url = await createUrl(server);
+        const request = openRequest(url, "PUT", HEAD, DATA.subarray(0, 600));
+        // Until the route is writing the upload.
+        for (let i = 0; i < 200 && (await leftovers(dir)).length === 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        assert.equal((await leftovers(dir)).length, 1, "no upload in progress");
+        request.close();
+        // Until the server has seen the connection go.
+        for (let i = 0; i < 200 && (await leftovers(dir)).length > 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        assert.deepEqual(await leftovers(dir), []);
+        assert.deepEqual(t.storage.completed, []);
+        const id = new URL(url).pathname.split("/")[3];
+        assert.equal(await t.storage.stat(id), undefined);
+        const again = await rawRequest(url, "PUT", HEAD, DATA);
+        assert.equal(again.status, 201, again.body);
+        assert.equal((await t.storage.stat(id))?.size, SIZE);
+      } finally {
+        await server.close();
+      }
+    });
   });
 }
