@@ -77,13 +77,60 @@ interface NodeHash {
   digest(encoding: "base64"): string;
 }
 
+/** Checks bytes against a SHA-256 as they pass, where that can be done. */
+export interface Sha256Checker {
+  /**
+   * Hashes the next bytes.
+   *
+   * @param chunk The bytes.
+   */
+  update(chunk: Uint8Array): void;
+  /**
+   * Ends the check.
+   *
+   * @throws {ChecksumError} If the bytes' SHA-256 is not the one expected.
+   */
+  end(): void;
+}
+
+/**
+ * A checker that hashes bytes as they pass, with `node:crypto` (Deno, Bun,
+ * Node, workerd with `nodejs_compat`).
+ *
+ * @param expected The SHA-256 the bytes must have, base64.
+ * @param what Names the body in the message, e.g. `Cannot upload part 3`.
+ * @returns The checker, or `undefined` where the runtime has no
+ * `node:crypto` (Web Crypto needs the bytes whole: use
+ * {@linkcode Sha256CheckStream}).
+ */
+export function sha256Checker(
+  expected: string,
+  what: string,
+): Sha256Checker | undefined {
+  const hash = builtinModule<NodeCrypto>("node:crypto")?.createHash("sha256");
+  if (hash === undefined) return undefined;
+  return {
+    update: (chunk) => hash.update(chunk),
+    end() {
+      const actual = hash.digest("base64");
+      if (actual !== expected) throw mismatch(what, actual, expected);
+    },
+  };
+}
+
+function mismatch(what: string, actual: string, expected: string) {
+  return new ChecksumError(
+    `${what}: its SHA-256 is ${actual}, not the declared ${expected}`,
+  );
+}
+
 /**
  * Passes a body through unchanged while hashing it, and errors with a
  * {@linkcode ChecksumError} before the end if its SHA-256 is not `expected`,
  * so that whoever reads it to the end never takes a wrong body for whole.
- * Hashes as the bytes pass where the runtime has `node:crypto` (Deno, Bun,
- * Node, workerd with `nodejs_compat`); elsewhere it holds the body until
- * its end, which Web Crypto needs whole.
+ * Hashes as the bytes pass where the runtime has `node:crypto` (see
+ * {@linkcode sha256Checker}); elsewhere it holds the body until its end,
+ * which Web Crypto needs whole.
  */
 export class Sha256CheckStream extends TransformStream<Uint8Array, Uint8Array> {
   /**
@@ -93,33 +140,23 @@ export class Sha256CheckStream extends TransformStream<Uint8Array, Uint8Array> {
    * @param what Names the body in the message, e.g. `Cannot upload part 3`.
    */
   constructor(expected: string, what: string) {
-    const hash = builtinModule<NodeCrypto>("node:crypto")?.createHash(
-      "sha256",
-    );
+    const checker = sha256Checker(expected, what);
     const held: Uint8Array[] = [];
-    const mismatch = (actual: string) =>
-      new ChecksumError(
-        `${what}: its SHA-256 is ${actual}, not the declared ${expected}`,
-      );
     super({
       transform(chunk, controller) {
-        if (hash) {
-          hash.update(chunk);
+        if (checker) {
+          checker.update(chunk);
           controller.enqueue(chunk);
         } else {
           held.push(chunk.slice());
         }
       },
       async flush(controller) {
-        if (hash) {
-          const actual = hash.digest("base64");
-          if (actual !== expected) throw mismatch(actual);
-          return;
-        }
+        if (checker) return checker.end();
         const actual = await sha256Base64(
           new Uint8Array(await new Blob(held as BlobPart[]).arrayBuffer()),
         );
-        if (actual !== expected) throw mismatch(actual);
+        if (actual !== expected) throw mismatch(what, actual, expected);
         for (const chunk of held) controller.enqueue(chunk);
       },
     });

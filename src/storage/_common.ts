@@ -40,9 +40,26 @@ export function checkKey(key: string, action: string): void {
 }
 
 /**
+ * Something that looks at every byte of a body as it passes, and may refuse
+ * the body at its end, e.g. a checksum.
+ */
+export interface BodyInspector {
+  /**
+   * Sees the next bytes.
+   *
+   * @param chunk The bytes.
+   */
+  update(chunk: Uint8Array): void;
+  /** Sees the end; throws to refuse the body. */
+  end(): void;
+}
+
+/**
  * Passes a body through unchanged while counting it, and errors with a
  * `RangeError` as soon as it runs past `size` bytes, or when it ends short.
- * Piping a body through it cancels the body on either error.
+ * Piping a body through it cancels the body on either error. An `inspector`
+ * sees the same bytes in the same step (one stream less for every chunk to
+ * pass), and may refuse the body at its end.
  */
 export class ExactSizeStream extends TransformStream<Uint8Array, Uint8Array> {
   #count: { received: number };
@@ -52,8 +69,10 @@ export class ExactSizeStream extends TransformStream<Uint8Array, Uint8Array> {
    *
    * @param size The exact number of bytes expected.
    * @param what Names the body in messages, e.g. `Cannot store "abc"`.
+   * @param inspector Also sees every byte, and the end once the size is
+   * right.
    */
-  constructor(size: number, what: string) {
+  constructor(size: number, what: string, inspector?: BodyInspector) {
     const count = { received: 0 };
     super({
       transform(chunk, controller) {
@@ -63,7 +82,9 @@ export class ExactSizeStream extends TransformStream<Uint8Array, Uint8Array> {
             `${what}: the body is longer than ${size} bytes`,
           );
         }
-        if (chunk.byteLength > 0) controller.enqueue(chunk);
+        if (chunk.byteLength === 0) return;
+        inspector?.update(chunk);
+        controller.enqueue(chunk);
       },
       flush() {
         if (count.received !== size) {
@@ -71,6 +92,7 @@ export class ExactSizeStream extends TransformStream<Uint8Array, Uint8Array> {
             `${what}: the body ended after ${count.received} of ${size} bytes`,
           );
         }
+        inspector?.end();
       },
     });
     this.#count = count;
