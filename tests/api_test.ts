@@ -5,7 +5,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { nameProblem } from "../src/api.ts";
+import { nameProblem } from "../src/_params.ts";
 import { apiClient, startApi } from "./_api.ts";
 import {
   API_KEY,

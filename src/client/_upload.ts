@@ -7,8 +7,6 @@
  * @module
  */
 import {
-  checkCreateParams,
-  checkUploadParams,
   type CreateFileUrlsParams,
   type CreateUploadParams,
   type FileResource,
@@ -16,6 +14,7 @@ import {
   type MultipartUpload,
   type UploadedPart,
 } from "../api.ts";
+import { checkCreateParams, checkUploadParams } from "../_params.ts";
 import { runtime } from "../_runtime.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import { getStatus, sendParts } from "./_multipart.ts";

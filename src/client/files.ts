@@ -4,7 +4,6 @@
  * @module
  */
 import {
-  checkCreateParams,
   type CreateFileUrlsParams,
   type CreateUploadParams,
   DEFAULT_RESOURCE,
@@ -14,6 +13,7 @@ import {
   type FileUrls,
   type MultipartUpload,
 } from "../api.ts";
+import { checkCreateParams } from "../_params.ts";
 import type { Client } from "./client.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import { type Transport, transportOf } from "./_request.ts";

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { nameProblem } from "../api.ts";
+import { nameProblem } from "../_params.ts";
 import { RouteError } from "./_errors.ts";
 import type { SignedFields, Signer } from "./_signing.ts";
 import type { Config } from "./options.ts";

@@ -7,11 +7,8 @@
  */
 
 import type { Context } from "hono";
-import {
-  checkCreateParams,
-  type CreateFileUrlsParams,
-  type FileUrls,
-} from "../api.ts";
+import { type CreateFileUrlsParams, type FileUrls } from "../api.ts";
+import { checkCreateParams } from "../_params.ts";
 import { essence } from "../_media_type.ts";
 import { fileId } from "../_encoding.ts";
 import type { FileInfo, PresignedStorage } from "../storage/mod.ts";

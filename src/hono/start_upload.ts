@@ -6,11 +6,8 @@
  */
 
 import type { Context } from "hono";
-import {
-  checkUploadParams,
-  type CreateUploadParams,
-  type MultipartUpload,
-} from "../api.ts";
+import { type CreateUploadParams, type MultipartUpload } from "../api.ts";
+import { checkUploadParams } from "../_params.ts";
 import { fileId } from "../_encoding.ts";
 import type { MultipartLimits, PresignedMultipart } from "../storage/mod.ts";
 import { StorageConflictError, StorageFullError } from "../storage/mod.ts";
