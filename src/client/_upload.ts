@@ -6,13 +6,13 @@
  *
  * @module
  */
-import {
-  type CreateFileUrlsParams,
-  type CreateUploadParams,
-  type FileResource,
-  type FileUrls,
-  type MultipartUpload,
-  type UploadedPart,
+import type {
+  CreateFileUrlsParams,
+  CreateUploadParams,
+  FileResource,
+  FileUrls,
+  MultipartUpload,
+  UploadedPart,
 } from "../api.ts";
 import { checkCreateParams, checkUploadParams } from "../_params.ts";
 import { runtime } from "../_runtime.ts";

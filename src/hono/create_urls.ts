@@ -7,7 +7,7 @@
  */
 
 import type { Context } from "hono";
-import { type CreateFileUrlsParams, type FileUrls } from "../api.ts";
+import type { CreateFileUrlsParams, FileUrls } from "../api.ts";
 import { checkCreateParams } from "../_params.ts";
 import { essence } from "../_media_type.ts";
 import { fileId } from "../_encoding.ts";

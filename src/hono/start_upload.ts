@@ -6,7 +6,7 @@
  */
 
 import type { Context } from "hono";
-import { type CreateUploadParams, type MultipartUpload } from "../api.ts";
+import type { CreateUploadParams, MultipartUpload } from "../api.ts";
 import { checkUploadParams } from "../_params.ts";
 import { fileId } from "../_encoding.ts";
 import type { MultipartLimits, PresignedMultipart } from "../storage/mod.ts";
