@@ -9,10 +9,18 @@
  * - A {@linkcode PresignedStorage} never sees the bytes: it hands out URLs of
  *   its own (for example presigned S3 URLs) that the client talks to directly.
  *
- * This module holds types only and imports nothing at run time.
+ * This module holds types only, and re-exports the errors a storage throws
+ * (`errors.ts`).
  *
  * @module
  */
+
+export {
+  StorageConflictError,
+  StorageFullError,
+  StorageMismatchError,
+  StorageNotFoundError,
+} from "./errors.ts";
 
 /** What the route knows about a file before any byte of it arrives. */
 export interface FileInfo {
@@ -50,78 +58,6 @@ export interface ByteRange {
   start: number;
   /** Last byte, inclusive. */
   end: number;
-}
-
-/**
- * Thrown by {@linkcode Storage.put} when the key is already stored or another
- * upload to it is in progress. The route answers 409.
- */
-export class StorageConflictError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param key The storage key that is taken.
-   * @param options The cause, if any.
-   */
-  constructor(key: string, options?: ErrorOptions) {
-    super(`Cannot store "${key}": the key is already taken`, options);
-    this.name = "StorageConflictError";
-  }
-}
-
-/**
- * Thrown by a storage that has no room left for what it is asked to write:
- * the disk or the user's quota is full, or the file is larger than the file
- * system takes. Nothing partial is left behind and the key stays free. The
- * route answers 507.
- *
- * @example Tell a full disk from other failures
- * ```ts
- * import { fsStorage, StorageFullError } from "@fileurls/fileurls/hono";
- *
- * const dir = await Deno.makeTempDir();
- * const storage = fsStorage({ dir });
- * try {
- *   await storage.put("abc", new Blob(["hi"]).stream(), {
- *     name: "hi.txt",
- *     size: 2,
- *     type: "text/plain",
- *   });
- * } catch (error) {
- *   if (!(error instanceof StorageFullError)) throw error;
- *   console.error("Free some space:", error.message);
- * }
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export class StorageFullError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param key The storage key that could not be written.
-   * @param options The cause: the file system's error (`ENOSPC`, …).
-   */
-  constructor(key: string, options?: ErrorOptions) {
-    super(`Cannot store "${key}": the storage is full`, options);
-    this.name = "StorageFullError";
-  }
-}
-
-/**
- * Thrown by a storage's multipart calls when the upload does not exist:
- * never started, aborted, or already completed. The route answers 404.
- */
-export class StorageNotFoundError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param key The storage key.
-   * @param uploadId The multipart upload's id.
-   */
-  constructor(key: string, uploadId: string) {
-    super(`Cannot find upload "${uploadId}" of "${key}"`);
-    this.name = "StorageNotFoundError";
-  }
 }
 
 /** What a storage is told when a multipart upload starts. */
@@ -324,24 +260,6 @@ export interface StoredFileList {
    * wraps it in an opaque cursor.
    */
   cursor?: string;
-}
-
-/**
- * Thrown by a storage when what was stored is not what was declared (for a
- * presigned upload: another size or type than the URL was signed for). The
- * route answers 400 and the object is removed.
- */
-export class StorageMismatchError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param key The storage key.
-   * @param detail What differs, e.g. `"size 3 is not 5"`.
-   */
-  constructor(key: string, detail: string) {
-    super(`Cannot confirm "${key}": ${detail}`);
-    this.name = "StorageMismatchError";
-  }
 }
 
 /**
