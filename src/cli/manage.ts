@@ -326,7 +326,7 @@ export function oneId(positionals: string[], verb: string): string {
  * @param verb What is done to them, for the message.
  * @throws {UsageError} For an id that cannot be one.
  */
-export function checkIds(ids: string[], verb: string): void {
+function checkIds(ids: string[], verb: string): void {
   for (const id of ids) {
     try {
       checkId(id, verb);
