@@ -39,7 +39,7 @@ const MEDIA_TYPE = new RegExp(
  *
  * @example
  * ```ts
- * import { typeByName } from "./media_type.ts";
+ * import { typeByName } from "./_media_type.ts";
  * typeByName("photo.PNG"); // "image/png"
  * ```
  */
