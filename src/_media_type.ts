@@ -1,28 +1,63 @@
 /**
  * Media types: the one module that knows where the extension table comes
- * from (the `mime` package's standard types: the IANA types with an
- * extension). Switching to `@std/media-types` changes only the import below
- * and the lookup in {@linkcode typeByName}.
- *
- * The table is read directly rather than through `mime`'s `Mime` class, which
- * would add 1.7 KB of methods the client never calls to a browser bundle.
+ * from. The table is generated from the `mime` package's standard types (the
+ * IANA types with an extension) by `media-types-build.ts` into
+ * `_media_types.ts`, as one string this module decodes the first time
+ * {@linkcode typeByName} needs it: `mime` itself is not imported, and its
+ * table weighed a third more in a gzipped browser bundle. Switching to
+ * `@std/media-types` stays a change to this one module: its import and the
+ * lookup in {@linkcode typeByName}.
  *
  * @module
  */
-import standardTypes from "mime/types/standard.js";
+import { MEDIA_TYPES } from "./_media_types.ts";
 
 let byExtension: Map<string, string> | undefined;
 
-/** Extension to type, as `mime` builds it: a `*` marks a non-default pair. */
+/** Extension to type, decoded from {@linkcode MEDIA_TYPES} once. */
 function extensionTable(): Map<string, string> {
-  if (byExtension) return byExtension;
-  byExtension = new Map();
-  for (const [type, extensions] of Object.entries(standardTypes)) {
-    for (const extension of extensions as string[]) {
-      if (extension[0] !== "*") byExtension.set(extension, type);
+  return byExtension ??= decodeMediaTypes(MEDIA_TYPES);
+}
+
+/**
+ * Decodes a table that `media-types-build.ts` encoded: entries separated by
+ * `;`, each a subtype and its extensions separated by spaces; the first
+ * entry of a top-level type is prefixed with that type and `/`; an entry with
+ * no extension stands for the subtype up to any `+` suffix; an extension
+ * that starts with an upper-case letter starts with as many characters of
+ * the subtype (`A` 1, …, `Z` 26).
+ *
+ * @param encoded The encoded table, e.g. `"image/png;svg+xml C Cz"`.
+ * @returns Extension to media type, e.g. `svgz` → `image/svg+xml`.
+ *
+ * @example
+ * ```ts
+ * import { decodeMediaTypes } from "./_media_type.ts";
+ * decodeMediaTypes("image/png;svg+xml C Cz").get("svgz"); // "image/svg+xml"
+ * ```
+ */
+export function decodeMediaTypes(encoded: string): Map<string, string> {
+  const table = new Map<string, string>();
+  let top = "";
+  for (let entry of encoded.split(";")) {
+    const slash = entry.indexOf("/");
+    if (slash !== -1) {
+      top = entry.slice(0, slash + 1);
+      entry = entry.slice(slash + 1);
+    }
+    const [subtype, ...extensions] = entry.split(" ");
+    if (extensions.length === 0) extensions.push(subtype.split("+")[0]);
+    for (const extension of extensions) {
+      const shared = extension.charCodeAt(0) - 64; // "A" is 1, "Z" 26
+      table.set(
+        shared >= 1 && shared <= 26
+          ? subtype.slice(0, shared) + extension.slice(1)
+          : extension,
+        top + subtype,
+      );
     }
   }
-  return byExtension;
+  return table;
 }
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";

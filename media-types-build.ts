@@ -1,0 +1,144 @@
+/**
+ * Builds `src/_media_types.ts`, the extension table `typeByName()` reads,
+ * from `mime`'s standard types (`mime/types/standard.js`), encoded in one
+ * string: 2.4 KB of a gzipped browser bundle where `mime`'s own table was
+ * 3.2 KB. `mime` is then needed only here and in the tests. Run it after
+ * updating `mime`, and commit the result; `tests/_media_type_test.ts` fails
+ * while the committed module is stale.
+ *
+ * ```sh
+ * deno task build:media-types   # or: bun media-types-build.ts
+ * ```
+ *
+ * The encoding, which `src/_media_type.ts` decodes:
+ *
+ * - one entry per media type, separated by `;`, grouped by top-level type;
+ *   the first entry of a group starts with the top-level type and `/`;
+ * - an entry is the subtype, then its extensions, separated by spaces;
+ * - an entry with no extension stands for one: the subtype up to any `+`
+ *   suffix (`png` for `image/png`, `atom` for `application/atom+xml`);
+ * - an extension that starts with an upper-case letter starts with as many
+ *   characters of the subtype (`A` 1, …, `Z` 26), then goes on with the
+ *   rest: `Da` after the subtype `cdmi-capability` is `cdmia`.
+ *
+ * Only what `typeByName()` needs is kept: each extension with the type it
+ * maps to. An extension marked `*` does not map to the type that lists it
+ * (`mime` lists it there for the way back, type to extensions), and where
+ * two types claim one extension the later wins, as when the table was read
+ * into a `Map` in its own order.
+ *
+ * @module
+ */
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import standardTypes from "mime/types/standard.js";
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+
+/** Where the built module goes. */
+export const MEDIA_TYPES_MODULE: string = join(
+  ROOT,
+  "src",
+  "_media_types.ts",
+);
+
+/** RFC 6838 restricted-name characters, lower case: none is a separator. */
+const NAME = /^[a-z0-9][a-z0-9!#$&^_.+-]*$/;
+
+/**
+ * Encodes a table of media types and their extensions, as `mime` lists them
+ * (`*` marks an extension that maps to another type).
+ *
+ * @param types Media type to extensions, e.g. `{ "image/png": ["png"] }`.
+ * @returns The encoded table, one string per top-level type, in order.
+ * @throws {RangeError} If a type or an extension is not a lower-case
+ * restricted name (RFC 6838), which the encoding could not carry.
+ */
+export function encodeMediaTypes(
+  types: Readonly<Record<string, readonly string[]>>,
+): string[] {
+  const byExtension = new Map<string, string>();
+  for (const [type, extensions] of Object.entries(types)) {
+    const [top, subtype, ...rest] = type.split("/");
+    if (!NAME.test(top) || !NAME.test(subtype ?? "") || rest.length > 0) {
+      throw new RangeError(
+        `Cannot encode the media types: "${type}" is not a lower-case type/subtype`,
+      );
+    }
+    for (const extension of extensions) {
+      if (extension.startsWith("*")) continue;
+      if (!NAME.test(extension)) {
+        throw new RangeError(
+          `Cannot encode the media types: extension "${extension}" of ${type} is not a lower-case name`,
+        );
+      }
+      byExtension.set(extension, type);
+    }
+  }
+  const byType = new Map<string, string[]>();
+  for (const [extension, type] of byExtension) {
+    const extensions = byType.get(type) ?? [];
+    byType.set(type, [...extensions, extension]);
+  }
+  const groups = new Map<string, string[]>();
+  for (const type of [...byType.keys()].sort()) {
+    const [top, subtype] = type.split("/");
+    const extensions = byType.get(type)!;
+    const entry = extensions.length === 1 &&
+        extensions[0] === subtype.split("+")[0]
+      ? [subtype]
+      : [subtype, ...extensions.map((e) => abbreviate(e, subtype))];
+    const group = groups.get(top);
+    if (group) group.push(entry.join(" "));
+    else groups.set(top, [`${top}/${entry.join(" ")}`]);
+  }
+  return [...groups.values()].map((entries) => entries.join(";"));
+}
+
+/** `cdmia` after `cdmi-capability` → `Da`: its first 4 characters are shared. */
+function abbreviate(extension: string, subtype: string): string {
+  let shared = 0;
+  while (
+    shared < 26 && shared < extension.length &&
+    extension[shared] === subtype[shared]
+  ) shared++;
+  return shared === 0
+    ? extension
+    : String.fromCharCode(64 + shared) + extension.slice(shared);
+}
+
+/**
+ * Encodes `mime`'s standard types into a module.
+ *
+ * @returns The text of `src/_media_types.ts`.
+ */
+export function buildMediaTypes(): string {
+  const groups = encodeMediaTypes(standardTypes);
+  // One line per entry; esbuild joins the literals into one string.
+  const lines = groups.flatMap((group, i) => {
+    const entries = group.split(";");
+    return entries.map((entry, j) =>
+      JSON.stringify(
+        j < entries.length - 1 || i < groups.length - 1 ? `${entry};` : entry,
+      )
+    );
+  });
+  return `// Generated by media-types-build.ts (\`deno task build:media-types\`) from
+// mime's standard types (mime/types/standard.js): do not edit.
+/**
+ * The extension table of \`typeByName()\`, encoded: the encoding is
+ * described in media-types-build.ts, and decoded in \`_media_type.ts\`.
+ *
+ * @module
+ */
+
+/** Each media type with its extensions, one type per line. */
+export const MEDIA_TYPES: string = ${lines.join(" +\n  ")};
+`;
+}
+
+if (import.meta.main) {
+  writeFileSync(MEDIA_TYPES_MODULE, buildMediaTypes());
+  console.log(`Wrote ${MEDIA_TYPES_MODULE}`);
+}
