@@ -53,17 +53,17 @@ function versionOf(specifier: string): string {
   return JSON.parse(readFileSync(file, "utf8")).version;
 }
 
-/** Replaces mime's table of standard types with an empty one. */
+/** Replaces the media-type table (`src/_media_types.ts`) with an empty one. */
 const NO_TYPES: esbuild.Plugin = {
   name: "no-types",
   setup(build) {
-    build.onResolve({ filter: /^mime\/types\/standard\.js$/ }, () => ({
-      path: "standard.js",
+    build.onResolve({ filter: /(^|\/)_media_types\.ts$/ }, () => ({
+      path: "_media_types.ts",
       namespace: "no-types",
     }));
     build.onLoad(
       { filter: /.*/, namespace: "no-types" },
-      () => ({ contents: "export default {};", loader: "js" }),
+      () => ({ contents: 'export const MEDIA_TYPES = "";', loader: "js" }),
     );
   },
 };
@@ -182,7 +182,7 @@ for (const specifier of OTHERS) {
 }
 
 const withoutTypes = await measure(
-  "fileurls (mod.ts) without mime's types",
+  "fileurls (mod.ts) without the media-type table",
   own.version,
   { file: join(ROOT, "mod.ts") },
   [NO_TYPES],
