@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -175,6 +175,8 @@ export interface Measured {
   wallMs: number;
   /** Peak RSS of the process (and any children it waited for), MiB. */
   rssMiB: number;
+  /** CPU time (user and system) of the process and its children, ms. */
+  cpuMs: number;
   /** Its last line of standard output, parsed as JSON, or `{}`. */
   result: Record<string, unknown>;
   /** Its exit code. */
@@ -190,9 +192,10 @@ import json, resource, subprocess, sys, time
 t = time.perf_counter()
 p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 ms = (time.perf_counter() - t) * 1000
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 lines = p.stdout.strip().splitlines()
-print(json.dumps({"wallMs": ms, "rssKiB": rss, "code": p.returncode,
+print(json.dumps({"wallMs": ms, "rssKiB": usage.ru_maxrss,
+  "cpuMs": (usage.ru_utime + usage.ru_stime) * 1000, "code": p.returncode,
   "last": lines[-1] if lines else ""}))
 sys.stderr.write(p.stderr)
 `;
@@ -231,6 +234,7 @@ export async function measure(
   return {
     wallMs: outer.wallMs,
     rssMiB: outer.rssKiB / 1024,
+    cpuMs: outer.cpuMs,
     result,
     code: outer.code,
     stderr,
@@ -301,6 +305,26 @@ export function startServer<T>(
         fail(new Error(`Cannot start ${command.join(" ")}: exit code ${code}`)),
     );
   });
+}
+
+/**
+ * The CPU time a running process has used so far (user and system, all its
+ * threads), from `/proc/PID/stat`.
+ *
+ * @param pid The process.
+ * @returns Milliseconds, or `undefined` where there is no `/proc` (not
+ * Linux).
+ */
+export function cpuMsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command's closing parenthesis; utime and stime are
+    // the 14th and 15th of the whole line, in clock ticks (100 a second).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -38,13 +38,14 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import {
   bin,
   cleanUp,
   compositeSha256File,
+  cpuMsOf,
   forNode,
   HERE,
   makeFile,
@@ -76,6 +77,10 @@ interface Sample {
   mbps: number;
   rssMiB: number;
   uploadMbps?: number;
+  /** CPU seconds of the uploader's process. */
+  clientCpu: number;
+  /** CPU seconds of the target's process during the upload, if known. */
+  serverCpu?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -117,6 +122,9 @@ interface Targets {
   serve?: string;
 }
 
+/** The targets' processes, for their CPU time. */
+const targetPids: Partial<Record<Target, number>> = {};
+
 /** `POST {base}/files/urls` for the file: its upload URL and id. */
 async function createUrls(
   base: string,
@@ -153,6 +161,8 @@ async function uploadOnce(
 ): Promise<Sample> {
   const base = bases[job.target]!;
   const apiKey = job.target === "serve" ? API_KEY : undefined;
+  const pid = targetPids[job.target];
+  const serverBefore = pid === undefined ? undefined : cpuMsOf(pid);
   let measured: Measured;
   let id: string;
   if (job.uploader === "curl") {
@@ -196,6 +206,10 @@ async function uploadOnce(
       );
     }
   }
+  const serverAfter = pid === undefined ? undefined : cpuMsOf(pid);
+  const serverCpu = serverBefore !== undefined && serverAfter !== undefined
+    ? (serverAfter - serverBefore) / 1000
+    : undefined;
   if (job.target === "sink") {
     const received =
       await (await fetch(`${base.replace(/\/v1$/, "")}/__received/${id}`))
@@ -224,6 +238,8 @@ async function uploadOnce(
     mbps,
     rssMiB: measured.rssMiB - (job.input === "blob" ? sizeMiB : 0),
     ...(uploadMs > 0 ? { uploadMbps: size / 1e6 / (uploadMs / 1000) } : {}),
+    clientCpu: measured.cpuMs / 1000,
+    ...(serverCpu !== undefined ? { serverCpu } : {}),
   };
 }
 
@@ -259,6 +275,7 @@ async function main(): Promise<void> {
         (line) => line.startsWith("{") ? JSON.parse(line).port : undefined,
       );
       servers.push(sink.child);
+      targetPids.sink = sink.child.pid;
       bases.sink = `http://127.0.0.1:${sink.info}/v1`;
     }
     if (targets.includes("serve")) {
@@ -276,6 +293,7 @@ async function main(): Promise<void> {
         (line) => /^fileurls serving (\S+)/.exec(line)?.[1],
       );
       servers.push(serve.child);
+      targetPids.serve = serve.child.pid;
       bases.serve = serve.info;
     }
 
@@ -349,6 +367,8 @@ async function main(): Promise<void> {
             "",
             "",
             "",
+            "",
+            "",
             failures.get(name) ?? "",
           ]);
           continue;
@@ -370,6 +390,10 @@ async function main(): Promise<void> {
           rss.toFixed(0),
           ratio.toFixed(2),
           uploads.length ? median(uploads).toFixed(0) : "-",
+          median(list.map((s) => s.clientCpu)).toFixed(2),
+          list.every((s) => s.serverCpu !== undefined)
+            ? median(list.map((s) => s.serverCpu!)).toFixed(2)
+            : "-",
           job.uploader === "curl"
             ? "baseline"
             : misses.length
@@ -394,12 +418,16 @@ async function main(): Promise<void> {
       "peak RSS MiB",
       "vs curl",
       "upload-only MB/s",
+      "client CPU s",
+      "target CPU s",
       `target (≥${SPEED_TARGET}× curl, ≤${RSS_TARGET_MIB} MiB)`,
     ], rows));
     console.log(
       `\nMB/s: the file's size over the process's wall time, spawn to exit.\n` +
         `* blob: peak RSS minus the Blob's own ${sizeMiB} MiB; its time includes reading the file into the Blob.\n` +
-        `upload-only: from the input being ready to the upload's end, measured inside the process.`,
+        `upload-only: from the input being ready to the upload's end, measured inside the process.\n` +
+        `CPU s: user and system time of the uploader's process, and of the target's process while it received the upload (Linux only); ` +
+        `on ${cpus().length} cores, MB/s can be at most ${cpus().length} × size / (client + target CPU).`,
     );
   } finally {
     for (const child of servers) await stopServer(child);
