@@ -50,6 +50,8 @@ export interface DenoConn {
 /** The parts of `Bun` that fileurls uses. */
 export interface BunGlobal {
   file(path: string | URL): Blob & { name?: string };
+  /** Runs the garbage collector; `false` lets it run without blocking. */
+  gc(force: boolean): void;
   serve(options: {
     hostname: string;
     port: number;
@@ -92,6 +94,27 @@ export function denoGlobal(): DenoGlobal | undefined {
  */
 export function bunGlobal(): BunGlobal | undefined {
   return runtime() === "bun" ? global.Bun : undefined;
+}
+
+/**
+ * Counts bytes read into new ArrayBuffers, and on Bun asks its garbage
+ * collector to run (without waiting for it) every `every` bytes: Bun frees
+ * such buffers late, so that memory would grow by hundreds of MiB while a
+ * large file is read in parts. Elsewhere it does nothing.
+ *
+ * @param every Bytes between two runs.
+ * @returns Called with the size of each read.
+ */
+export function garbageCounter(every: number): (bytes: number) => void {
+  const bun = bunGlobal();
+  if (bun === undefined) return () => {};
+  let count = 0;
+  return (bytes) => {
+    count += bytes;
+    if (count < every) return;
+    count = 0;
+    bun.gc(false);
+  };
 }
 
 /**

@@ -46,6 +46,29 @@ async function fileAt(
   return path;
 }
 
+/**
+ * A Blob whose `stream()`, and its slices' too, is a stream of plain chunks
+ * rather than the byte stream the File API makes, as a polyfilled Blob's may
+ * be: the client must read it without a BYOB reader.
+ */
+class PlainStreamBlob extends Blob {
+  override slice(start?: number, end?: number, type?: string): Blob {
+    return new PlainStreamBlob([super.slice(start, end, type)], { type });
+  }
+
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const reader = super.stream().getReader();
+    return new ReadableStream({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+  }
+}
+
 /** The kinds, each with a name and a type of its own. */
 export const INPUT_KINDS: readonly InputKind[] = [
   {
@@ -61,6 +84,14 @@ export const INPUT_KINDS: readonly InputKind[] = [
     name: "table.csv",
     expectName: "table.csv",
     expectType: "text/csv",
+    expectDisposition: "attachment",
+  },
+  {
+    label: "a Blob whose stream is no byte stream",
+    make: (d) => new PlainStreamBlob([d]),
+    name: "weights.gguf",
+    expectName: "weights.gguf",
+    expectType: "application/octet-stream",
     expectDisposition: "attachment",
   },
   {

@@ -9,9 +9,14 @@
  */
 import { isMediaType } from "../_media_type.ts";
 import { basename } from "../_path.ts";
-import { builtinModule, bunGlobal, runtime } from "../_runtime.ts";
+import {
+  builtinModule,
+  bunGlobal,
+  garbageCounter,
+  runtime,
+} from "../_runtime.ts";
 import type { FileContent, UploadOptions } from "./types.ts";
-import { streamSource } from "./_stream_source.ts";
+import { GARBAGE_BYTES, readByob, streamSource } from "./_stream_source.ts";
 import { describe, typeOf } from "./_describe.ts";
 
 /** A file to upload, read part by part. */
@@ -138,15 +143,35 @@ function blobSource(
   options: UploadOptions,
   type = blob.type,
 ): Source {
+  const bun = bunGlobal();
+  const collect = garbageCounter(GARBAGE_BYTES);
   return {
     name,
     type: typeOf(name, options, type),
     size: blob.size,
     async readAt(offset, length, into) {
       const part = blob.slice(offset, offset + length);
-      if (into === undefined) return new Uint8Array(await part.arrayBuffer());
+      // Bun's stream of a slice of a Blob in memory holds far more than the
+      // slice: reading a 1 GiB Blob in 5 MiB parts that way peaked 1 GiB
+      // over the Blob, against 150 MiB for `arrayBuffer()`.
+      if (into === undefined || bun !== undefined) {
+        collect(length);
+        return new Uint8Array(await part.arrayBuffer());
+      }
+      const stream = part.stream();
       const bytes = into.subarray(0, length);
-      const reader = part.stream().getReader();
+      let byob: ReadableStreamBYOBReader | undefined;
+      try {
+        byob = stream.getReader({ mode: "byob" });
+      } catch {
+        byob = undefined; // Not a byte stream, against the File API.
+      }
+      if (byob !== undefined) {
+        const read = await readByob(byob, bytes);
+        await byob.cancel().catch(() => {});
+        return read.bytes;
+      }
+      const reader = stream.getReader();
       let filled = 0;
       while (true) {
         const { done, value } = await reader.read();
