@@ -10,6 +10,7 @@
  * @module
  */
 
+import { passByteStream } from "../_byte_stream.ts";
 import type { Handler } from "./_listen.ts";
 import { messageOf } from "./_output.ts";
 
@@ -98,7 +99,10 @@ export function accessLog(
     const counted = hasBody(request)
       ? withBody(
         request,
-        counting(request.body!, {
+        // A byte stream stays one: its reader's buffers go through.
+        passByteStream(request.body!, {
+          bytes: (chunk) => void (received += chunk.byteLength),
+        }) ?? counting(request.body!, {
           chunk: (size) => received += size,
         }),
       )

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { passByteStream } from "../_byte_stream.ts";
 import { type DenoConn, type DenoGlobal, denoGlobal } from "../_runtime.ts";
 
 /** A running server. */
@@ -270,10 +271,10 @@ function watched<T extends Request | Response>(message: T, moved: () => void) {
     signal: request.signal,
     duplex: "half",
   };
-  return new Request(request.url, {
-    ...init,
-    body: request.body!.pipeThrough(track),
-  } as RequestInit) as T;
+  // A byte stream stays one: its reader's buffers go through.
+  const body = passByteStream(request.body!, { bytes: moved }) ??
+    request.body!.pipeThrough(track);
+  return new Request(request.url, { ...init, body } as RequestInit) as T;
 }
 
 async function listenNode(

@@ -13,6 +13,7 @@
  */
 
 import type { MiddlewareHandler } from "hono";
+import { byobReader, pullDone, pullView } from "../_byte_stream.ts";
 import { RouteError } from "./_errors.ts";
 import type { Config } from "./options.ts";
 
@@ -92,59 +93,70 @@ export class GuardedBody {
   ) {
     const { bodyTimeout, signal } = config;
     this.#timeout = bodyTimeout;
-    const reader = (source ?? new Blob([]).stream()).getReader();
-    this.stream = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const cut = (why: Cut) => {
+    const body = source ?? new Blob([]).stream();
+    // A byte stream (Deno's request bodies) is read into the buffers of
+    // whoever reads this one, when they bring their own.
+    const byob = byobReader(body);
+    const reader = byob ?? body.getReader();
+    const read = (controller: ReadableStreamController<Uint8Array>) =>
+      byob !== undefined
+        ? byob.read(pullView(controller as ReadableByteStreamController))
+        : (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+    const pull = async (controller: ReadableStreamController<Uint8Array>) => {
+      const cut = (why: Cut) => {
+        if (this.#state !== "reading") return;
+        this.#state = why;
+        const error = this.failure("Cannot read the request body")!;
+        controller.error(error);
+        reader.cancel(error).catch(() => {});
+      };
+      if (signal?.aborted) return cut("shutdown");
+      const onAbort = () => cut("shutdown");
+      signal?.addEventListener("abort", onAbort);
+      const started = Date.now();
+      const timer = setTimeout(
+        () => cut("timeout"),
+        Math.max(0, bodyTimeout - this.#waited),
+      );
+      try {
+        while (true) {
+          const result = await read(controller);
           if (this.#state !== "reading") return;
-          this.#state = why;
-          const error = this.failure("Cannot read the request body")!;
-          controller.error(error);
-          reader.cancel(error).catch(() => {});
-        };
-        if (signal?.aborted) return cut("shutdown");
-        const onAbort = () => cut("shutdown");
-        signal?.addEventListener("abort", onAbort);
-        const started = Date.now();
-        const timer = setTimeout(
-          () => cut("timeout"),
-          Math.max(0, bodyTimeout - this.#waited),
-        );
-        try {
-          while (true) {
-            const result = await reader.read();
-            if (this.#state !== "reading") return;
-            if (result.done) {
-              this.#state = "ended";
-              controller.close();
-              return;
-            }
-            if (result.value.byteLength === 0) continue;
-            this.#received += result.value.byteLength;
-            this.#trickle += result.value.byteLength;
-            if (this.#trickle >= MIN_PROGRESS) {
-              this.#trickle = 0;
-              this.#waited = 0;
-            } else {
-              this.#waited += Date.now() - started;
-            }
-            controller.enqueue(result.value);
+          if (result.done) {
+            this.#state = "ended";
+            if (byob === undefined) controller.close();
+            else pullDone(controller as ReadableByteStreamController, result);
             return;
           }
-        } catch (error) {
-          if (this.#state !== "reading") return;
-          this.#state = "failed";
-          controller.error(error);
-        } finally {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
+          if (result.value.byteLength === 0) continue;
+          this.#received += result.value.byteLength;
+          this.#trickle += result.value.byteLength;
+          if (this.#trickle >= MIN_PROGRESS) {
+            this.#trickle = 0;
+            this.#waited = 0;
+          } else {
+            this.#waited += Date.now() - started;
+          }
+          if (byob === undefined) controller.enqueue(result.value);
+          else pullDone(controller as ReadableByteStreamController, result);
+          return;
         }
-      },
-      cancel: async (reason) => {
-        if (this.#state === "reading") this.#state = "cancelled";
-        await reader.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
+      } catch (error) {
+        if (this.#state !== "reading") return;
+        this.#state = "failed";
+        controller.error(error);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      }
+    };
+    const cancel = async (reason: unknown) => {
+      if (this.#state === "reading") this.#state = "cancelled";
+      await reader.cancel(reason);
+    };
+    this.stream = byob !== undefined
+      ? new ReadableStream({ type: "bytes", pull, cancel })
+      : new ReadableStream<Uint8Array>({ pull, cancel }, { highWaterMark: 0 });
   }
 
   /** Bytes that arrived from the request so far. */

@@ -15,7 +15,7 @@ import {
   StorageFullError,
   type StoredFile,
 } from "../storage/mod.ts";
-import { ExactSizeStream } from "../storage/_common.ts";
+import { type CountedBody, exactSize } from "../storage/_common.ts";
 import { GuardedBody, refuseWhenStopping } from "./_body.ts";
 import { RouteError } from "./_errors.ts";
 import { fileObject } from "./_file_object.ts";
@@ -57,8 +57,8 @@ export async function upload(c: Context, config: Config): Promise<Response> {
   // Count what arrives, so that even a storage that does not check sizes
   // never gets more or less than declared.
   const guard = new GuardedBody(c.req.raw.body, config);
-  const counter = new ExactSizeStream(size, action);
-  const body = guard.stream.pipeThrough(counter);
+  const counter = exactSize(guard.stream, size, action);
+  const body = counter.stream;
   let file: StoredFile;
   try {
     file = await storage.put(id, body, info);
@@ -95,7 +95,7 @@ export async function upload(c: Context, config: Config): Promise<Response> {
 export function storeFailure(
   error: unknown,
   guard: GuardedBody,
-  counter: ExactSizeStream,
+  counter: CountedBody,
   size: number,
   action: string,
 ): RouteError | undefined {

@@ -15,7 +15,7 @@ import {
   type StorageMultipart,
   StorageNotFoundError,
 } from "../storage/mod.ts";
-import { ExactSizeStream } from "../storage/_common.ts";
+import { exactSize } from "../storage/_common.ts";
 import { GuardedBody, refuseWhenStopping } from "./_body.ts";
 import { RouteError } from "./_errors.ts";
 import { verifyPartUrl } from "./_multipart_url.ts";
@@ -50,11 +50,10 @@ export async function uploadPart(
   // The checksum is checked in the counter's step where the runtime hashes
   // as bytes pass: each stream a chunk goes through costs throughput.
   const checker = sha256Checker(grant.sha256, action);
-  const counter = new ExactSizeStream(grant.size, action, checker);
-  const counted = guard.stream.pipeThrough(counter);
+  const counter = exactSize(guard.stream, grant.size, action, checker);
   const body = checker !== undefined
-    ? counted
-    : counted.pipeThrough(new Sha256CheckStream(grant.sha256, action));
+    ? counter.stream
+    : counter.stream.pipeThrough(new Sha256CheckStream(grant.sha256, action));
   const part = { number: grant.number, size: grant.size, sha256: grant.sha256 };
   try {
     await store.put(grant.id, grant.uploadId, part, body);

@@ -7,6 +7,7 @@
  */
 
 import type { ByteRange, FileInfo, MultipartInfo, StoredFile } from "./mod.ts";
+import { passByteStream } from "../_byte_stream.ts";
 
 const KEY = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -77,20 +78,14 @@ export class ExactSizeStream extends TransformStream<Uint8Array, Uint8Array> {
     super({
       transform(chunk, controller) {
         count.received += chunk.byteLength;
-        if (count.received > size) {
-          throw new RangeError(
-            `${what}: the body is longer than ${size} bytes`,
-          );
-        }
+        if (count.received > size) throw longer(what, size);
         if (chunk.byteLength === 0) return;
         inspector?.update(chunk);
         controller.enqueue(chunk);
       },
       flush() {
         if (count.received !== size) {
-          throw new RangeError(
-            `${what}: the body ended after ${count.received} of ${size} bytes`,
-          );
+          throw shorter(what, count.received, size);
         }
         inspector?.end();
       },
@@ -104,6 +99,71 @@ export class ExactSizeStream extends TransformStream<Uint8Array, Uint8Array> {
   }
 }
 
+/** A body being counted as it is read. */
+export interface CountedBody {
+  /** The body, to read instead of the one given. */
+  readonly stream: ReadableStream<Uint8Array>;
+  /** Bytes that arrived so far. */
+  readonly received: number;
+}
+
+/**
+ * Counts a body and checks that it holds exactly `size` bytes, as
+ * {@linkcode ExactSizeStream} does, with the same errors. A byte stream
+ * stays one, so that a reader that brings its own buffer has the bytes read
+ * straight into it.
+ *
+ * @param body The body.
+ * @param size The exact number of bytes expected.
+ * @param what Names the body in messages, e.g. `Cannot store "abc"`.
+ * @param inspector Also sees every byte, and the end once the size is right.
+ * @returns The body to read, and its count.
+ */
+export function exactSize(
+  body: ReadableStream<Uint8Array>,
+  size: number,
+  what: string,
+  inspector?: BodyInspector,
+): CountedBody {
+  let received = 0;
+  const stream = passByteStream(body, {
+    bytes(chunk) {
+      received += chunk.byteLength;
+      if (received > size) throw longer(what, size);
+      inspector?.update(chunk);
+    },
+    end() {
+      if (received !== size) throw shorter(what, received, size);
+      inspector?.end();
+    },
+  });
+  if (stream !== undefined) {
+    return {
+      stream,
+      get received() {
+        return received;
+      },
+    };
+  }
+  const counter = new ExactSizeStream(size, what, inspector);
+  return {
+    stream: body.pipeThrough(counter),
+    get received() {
+      return counter.received;
+    },
+  };
+}
+
+function longer(what: string, size: number): RangeError {
+  return new RangeError(`${what}: the body is longer than ${size} bytes`);
+}
+
+function shorter(what: string, received: number, size: number): RangeError {
+  return new RangeError(
+    `${what}: the body ended after ${received} of ${size} bytes`,
+  );
+}
+
 /**
  * Reads a body chunk by chunk and makes sure it holds exactly `size` bytes.
  * A longer body is cancelled as soon as it runs over.
@@ -114,14 +174,24 @@ export class ExactSizeStream extends TransformStream<Uint8Array, Uint8Array> {
  * @returns The chunks, in order.
  * @throws {RangeError} If the body is shorter or longer than `size`.
  */
-export async function* exactChunks(
+export function exactChunks(
   body: ReadableStream<Uint8Array>,
   size: number,
   key: string,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const reader = body.pipeThrough(
-    new ExactSizeStream(size, `Cannot store "${key}"`),
-  ).getReader();
+  return chunksOf(exactSize(body, size, `Cannot store "${key}"`).stream);
+}
+
+/**
+ * Reads a stream chunk by chunk; leaving the loop early cancels it.
+ *
+ * @param stream The stream.
+ * @returns The chunks, in order.
+ */
+export async function* chunksOf(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const reader = stream.getReader();
   let done = false;
   try {
     while (true) {

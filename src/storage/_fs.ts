@@ -17,7 +17,8 @@
 import { lstat, open, readFile, rename, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageConflictError, type StoredFile } from "./mod.ts";
-import { exactChunks } from "./_common.ts";
+import { chunksOf, exactSize } from "./_common.ts";
+import { byobReader } from "../_byte_stream.ts";
 
 /** The mode of every file written: read and write for the owner only. */
 export const FILE_MODE = 0o600;
@@ -109,7 +110,7 @@ export async function writeBody(
   position = 0,
   onChunk?: () => void,
 ): Promise<void> {
-  const buffer = new Uint8Array(Math.min(WRITE_BUFFER, Math.max(size, 1)));
+  let buffer = new Uint8Array(Math.min(WRITE_BUFFER, Math.max(size, 1)));
   let filled = 0;
   const flush = async () => {
     let offset = 0;
@@ -125,14 +126,35 @@ export async function writeBody(
     }
     filled = 0;
   };
-  for await (let chunk of exactChunks(body, size, key)) {
-    onChunk?.();
-    while (chunk.byteLength > 0) {
-      const take = Math.min(chunk.byteLength, buffer.byteLength - filled);
-      buffer.set(chunk.subarray(0, take), filled);
-      filled += take;
-      chunk = chunk.subarray(take);
-      if (filled === buffer.byteLength) await flush();
+  const counted = exactSize(body, size, `Cannot store "${key}"`).stream;
+  const byob = byobReader(counted);
+  if (byob !== undefined) {
+    // A byte stream is read straight into the write buffer.
+    try {
+      while (true) {
+        const { done, value } = await byob.read(
+          new Uint8Array(buffer.buffer, filled, buffer.byteLength - filled),
+        );
+        if (value !== undefined) buffer = new Uint8Array(value.buffer);
+        if (done) break;
+        onChunk?.();
+        filled += value.byteLength;
+        if (filled === buffer.byteLength) await flush();
+      }
+    } catch (error) {
+      await byob.cancel(error).catch(() => {});
+      throw error;
+    }
+  } else {
+    for await (let chunk of chunksOf(counted)) {
+      onChunk?.();
+      while (chunk.byteLength > 0) {
+        const take = Math.min(chunk.byteLength, buffer.byteLength - filled);
+        buffer.set(chunk.subarray(0, take), filled);
+        filled += take;
+        chunk = chunk.subarray(take);
+        if (filled === buffer.byteLength) await flush();
+      }
     }
   }
   await flush();
