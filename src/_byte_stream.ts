@@ -14,8 +14,8 @@
  * and comes back in the result, on another `ArrayBuffer` of the same size.
  */
 export type ReadInto = (
-  view: Uint8Array,
-) => Promise<ReadableStreamReadResult<Uint8Array>>;
+  view: Uint8Array<ArrayBuffer>,
+) => Promise<ReadableStreamReadResult<Uint8Array<ArrayBuffer>>>;
 
 /** Bytes per read for a reader that brings no buffer. */
 export const CHUNK_SIZE = 64 * 1024;
@@ -45,10 +45,16 @@ export function byobReader(
  * @param controller The stream's controller.
  * @returns The view to read into.
  */
-export function pullView(controller: ReadableByteStreamController): Uint8Array {
+export function pullView(
+  controller: ReadableByteStreamController,
+): Uint8Array<ArrayBuffer> {
   const given = controller.byobRequest?.view;
   return given
-    ? new Uint8Array(given.buffer, given.byteOffset, given.byteLength)
+    ? new Uint8Array(
+      given.buffer as ArrayBuffer,
+      given.byteOffset,
+      given.byteLength,
+    )
     : new Uint8Array(CHUNK_SIZE);
 }
 
@@ -62,7 +68,7 @@ export function pullView(controller: ReadableByteStreamController): Uint8Array {
  */
 export function pullDone(
   controller: ReadableByteStreamController,
-  result: ReadableStreamReadResult<Uint8Array>,
+  result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>,
 ): void {
   const request = controller.byobRequest;
   if (result.done) {
@@ -107,7 +113,7 @@ export function passBytes(
   return new ReadableStream({
     type: "bytes",
     async pull(controller) {
-      let result: ReadableStreamReadResult<Uint8Array>;
+      let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
       try {
         result = await read(pullView(controller));
         if (result.done) steps.end?.();

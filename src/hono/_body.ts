@@ -102,6 +102,23 @@ export class GuardedBody {
       byob !== undefined
         ? byob.read(pullView(controller as ReadableByteStreamController))
         : (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+    // Gives what was read to whoever reads this stream.
+    const hand = (
+      controller: ReadableStreamController<Uint8Array>,
+      result: ReadableStreamReadResult<Uint8Array>,
+    ) => {
+      if (byob !== undefined) {
+        pullDone(
+          controller as ReadableByteStreamController,
+          result as ReadableStreamReadResult<Uint8Array<ArrayBuffer>>,
+        );
+      } else if (result.done) {
+        controller.close();
+      } else {
+        (controller as ReadableStreamDefaultController<Uint8Array>)
+          .enqueue(result.value);
+      }
+    };
     const pull = async (controller: ReadableStreamController<Uint8Array>) => {
       const cut = (why: Cut) => {
         if (this.#state !== "reading") return;
@@ -124,8 +141,7 @@ export class GuardedBody {
           if (this.#state !== "reading") return;
           if (result.done) {
             this.#state = "ended";
-            if (byob === undefined) controller.close();
-            else pullDone(controller as ReadableByteStreamController, result);
+            hand(controller, result);
             return;
           }
           if (result.value.byteLength === 0) continue;
@@ -137,8 +153,7 @@ export class GuardedBody {
           } else {
             this.#waited += Date.now() - started;
           }
-          if (byob === undefined) controller.enqueue(result.value);
-          else pullDone(controller as ReadableByteStreamController, result);
+          hand(controller, result);
           return;
         }
       } catch (error) {
