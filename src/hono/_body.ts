@@ -69,6 +69,9 @@ function seconds(ms: number): string {
  *
  * The time is counted only while a read of the request is pending: a
  * consumer that is slow to read (a busy disk) never makes the body time out.
+ *
+ * A request body that is a byte stream (Deno's) gives a byte stream: a
+ * reader that brings its own buffer has the request read straight into it.
  */
 export class GuardedBody {
   /** The body, to read instead of the request's. */
