@@ -5,6 +5,7 @@
  * ```sh
  * deno run -A npm-build.ts            # or: bun npm-build.ts
  * deno run -A npm-build.ts --no-test  # build, lint and pack only
+ * deno run -A npm-build.ts --types-only  # only tsc's declarations (deno task check)
  * deno run -A npm-build.ts --junit-dir .tmp/reports  # JUnit per Node version
  * deno run -A npm-build.ts --ignore cli/cli_test.ts  # leave a test out
  * ```
@@ -49,6 +50,8 @@ const PEERS = new Set(["hono"]);
 
 const args = process.argv.slice(2);
 const runTests = !args.includes("--no-test");
+/** Only the declarations: `tsc` is stricter than `deno check` in places. */
+const typesOnly = args.includes("--types-only");
 const junitDir = valueOf("--junit-dir");
 /**
  * Test files to leave out besides the runtime suites, e.g.
@@ -568,6 +571,10 @@ async function main(): Promise<number> {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   try {
+    if (typesOnly) {
+      declarations();
+      return 0;
+    }
     const externals = await bundle();
     declarations();
     manifest(externals);
