@@ -7,7 +7,7 @@
  */
 
 import type { ByteRange, FileInfo, MultipartInfo, StoredFile } from "./mod.ts";
-import { passByteStream } from "../_byte_stream.ts";
+import { passByteStream, type PassSteps } from "../_byte_stream.ts";
 
 const KEY = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -55,50 +55,6 @@ export interface BodyInspector {
   end(): void;
 }
 
-/**
- * Passes a body through unchanged while counting it, and errors with a
- * `RangeError` as soon as it runs past `size` bytes, or when it ends short.
- * Piping a body through it cancels the body on either error. An `inspector`
- * sees the same bytes in the same step (one stream less for every chunk to
- * pass), and may refuse the body at its end.
- */
-export class ExactSizeStream extends TransformStream<Uint8Array, Uint8Array> {
-  #count: { received: number };
-
-  /**
-   * Makes the counter.
-   *
-   * @param size The exact number of bytes expected.
-   * @param what Names the body in messages, e.g. `Cannot store "abc"`.
-   * @param inspector Also sees every byte, and the end once the size is
-   * right.
-   */
-  constructor(size: number, what: string, inspector?: BodyInspector) {
-    const count = { received: 0 };
-    super({
-      transform(chunk, controller) {
-        count.received += chunk.byteLength;
-        if (count.received > size) throw longer(what, size);
-        if (chunk.byteLength === 0) return;
-        inspector?.update(chunk);
-        controller.enqueue(chunk);
-      },
-      flush() {
-        if (count.received !== size) {
-          throw shorter(what, count.received, size);
-        }
-        inspector?.end();
-      },
-    });
-    this.#count = count;
-  }
-
-  /** Bytes that arrived so far. */
-  get received(): number {
-    return this.#count.received;
-  }
-}
-
 /** A body being counted as it is read. */
 export interface CountedBody {
   /** The body, to read instead of the one given. */
@@ -108,10 +64,43 @@ export interface CountedBody {
 }
 
 /**
- * Counts a body and checks that it holds exactly `size` bytes, as
- * {@linkcode ExactSizeStream} does, with the same errors. A byte stream
- * stays one, so that a reader that brings its own buffer has the bytes read
- * straight into it.
+ * Counts a body's bytes as they pass, and refuses it with a `RangeError` as
+ * soon as it runs past `size` bytes, or when it ends short. An `inspector`
+ * sees the same bytes in the same step (one stream less for every chunk to
+ * pass), and may refuse the body at its end.
+ */
+class SizeCheck implements PassSteps {
+  received = 0;
+  readonly #size: number;
+  readonly #what: string;
+  readonly #inspector?: BodyInspector;
+
+  constructor(size: number, what: string, inspector?: BodyInspector) {
+    this.#size = size;
+    this.#what = what;
+    this.#inspector = inspector;
+  }
+
+  bytes(chunk: Uint8Array): void {
+    this.received += chunk.byteLength;
+    if (this.received > this.#size) throw longer(this.#what, this.#size);
+    this.#inspector?.update(chunk);
+  }
+
+  end(): void {
+    if (this.received !== this.#size) {
+      throw shorter(this.#what, this.received, this.#size);
+    }
+    this.#inspector?.end();
+  }
+}
+
+/**
+ * Counts a body and checks that it holds exactly `size` bytes: the body to
+ * read errors with a `RangeError` as soon as it runs past `size` bytes, or
+ * when it ends short, and the body given is cancelled. A byte stream stays
+ * one, so that a reader that brings its own buffer has the bytes read
+ * straight into it; any other stream is piped through a transform.
  *
  * @param body The body.
  * @param size The exact number of bytes expected.
@@ -125,31 +114,22 @@ export function exactSize(
   what: string,
   inspector?: BodyInspector,
 ): CountedBody {
-  let received = 0;
-  const stream = passByteStream(body, {
-    bytes(chunk) {
-      received += chunk.byteLength;
-      if (received > size) throw longer(what, size);
-      inspector?.update(chunk);
-    },
-    end() {
-      if (received !== size) throw shorter(what, received, size);
-      inspector?.end();
-    },
-  });
-  if (stream !== undefined) {
-    return {
-      stream,
-      get received() {
-        return received;
-      },
-    };
-  }
-  const counter = new ExactSizeStream(size, what, inspector);
+  const check = new SizeCheck(size, what, inspector);
+  const stream = passByteStream(body, check) ??
+    body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          if (chunk.byteLength === 0) return;
+          check.bytes(chunk);
+          controller.enqueue(chunk);
+        },
+        flush: () => check.end(),
+      }),
+    );
   return {
-    stream: body.pipeThrough(counter),
+    stream,
     get received() {
-      return counter.received;
+      return check.received;
     },
   };
 }
