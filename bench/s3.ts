@@ -41,6 +41,7 @@ import {
   measure,
   type Measured,
   median,
+  memoryAvailable,
   option,
   run,
   runScript,
@@ -201,6 +202,8 @@ async function uploadOnce(
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "fileurls-bench-s3-"));
   const file = join(dir, "bench.bin");
+  // The file, its copy in the page cache, and s3rver's parts and object.
+  const memory = memoryAvailable(4 * size);
   log(`Writing a ${sizeMiB} MiB file…`);
   await makeFile(file, size);
   const whole = await sha256File(file);
@@ -365,7 +368,7 @@ async function main(): Promise<void> {
     console.log(
       `Upload of ${sizeMiB} MiB to s3rver on loopback, median of ${repeats} ` +
         `(order shuffled per repeat, seed ${seed})\n` +
-        `node ${nodeVersion}, @aws-sdk/lib-storage ${sdk}; ${process.platform}\n`,
+        `node ${nodeVersion}, @aws-sdk/lib-storage ${sdk}; ${process.platform}; ${memory}\n`,
     );
     console.log(table([
       "uploader",

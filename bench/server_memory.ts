@@ -37,7 +37,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { median, shuffled } from "./_bench.ts";
+import { median, memoryAvailable, shuffled } from "./_bench.ts";
 
 type Runtime = "deno" | "bun" | "node";
 type Kind = "sink" | "route" | "sink-parts" | "route-parts";
@@ -527,6 +527,8 @@ async function main(): Promise<void> {
     concurrency: Number(flag("concurrency") ?? 4),
   };
   const repeats = Number(flag("repeats") ?? 3);
+  // The file in the page cache, and the copy each server stores.
+  const memory = memoryAvailable(3 * size);
   const digests = new Map<number, string>();
   const runs = new Map<string, Row[]>();
   for (let repeat = 0; repeat < repeats; repeat++) {
@@ -551,7 +553,7 @@ async function main(): Promise<void> {
     `Server RSS while receiving ${
       mib(size)
     } MiB over loopback, median of ${repeats} ` +
-      `(uploader: ${currentRuntime()}, ${process.platform})\n`,
+      `(uploader: ${currentRuntime()}, ${process.platform}; ${memory})\n`,
   );
   const table = [
     [

@@ -52,6 +52,7 @@ import {
   measure,
   type Measured,
   median,
+  memoryAvailable,
   option,
   run,
   runScript,
@@ -259,6 +260,8 @@ async function versions(): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  // The file, its copy in the page cache, a Blob of it and a stored copy.
+  const memory = memoryAvailable(4 * size);
   log(`Writing a ${sizeMiB} MiB file…`);
   await makeFile(file, size);
   if (runtimes.includes("node")) scripts.node = await forNode(UPLOAD_ONE);
@@ -407,7 +410,7 @@ async function main(): Promise<void> {
         `(order shuffled per repeat, seed ${seed}); part size ${
           partSizeOption || "default (5 MiB)"
         }, concurrency ${concurrencyOption || "default (4)"}\n` +
-        `${await versions()}; ${process.platform}\n`,
+        `${await versions()}; ${process.platform}; ${memory}\n`,
     );
     console.log(table([
       "target",
