@@ -11,7 +11,8 @@
  * into memory first) or `stream` (a non-seekable `ReadableStream` of the
  * file). Prints one JSON line: the upload's result, `readyMs` (when the
  * input was ready, since the process started) and `uploadMs` (the upload
- * alone).
+ * alone). With `-` for BASE_URL it reads the input to its end and uploads
+ * nothing, printing its `size`: the floor under an upload of that input.
  *
  * @module
  */
@@ -76,8 +77,44 @@ async function content(): Promise<FileContent> {
   return Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
 }
 
+/**
+ * Reads an input to its end and uploads nothing: what the input alone costs
+ * (`BASE_URL` `-`). A path is read in parts of 5 MiB into one buffer.
+ */
+async function drain(input: FileContent): Promise<number> {
+  if (typeof input === "string") {
+    const handle = await open(input, "r");
+    try {
+      const buffer = new Uint8Array(5 * 1024 * 1024);
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength);
+        if (bytesRead === 0) return total;
+        total += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  const stream = input instanceof Blob
+    ? input.stream()
+    : input as ReadableStream<Uint8Array>;
+  let total = 0;
+  for await (const chunk of stream) total += chunk.byteLength;
+  return total;
+}
+
 const input = await content();
 const ready = performance.now();
+if (baseUrl === "-") {
+  const size = await drain(input);
+  console.log(JSON.stringify({
+    size,
+    readyMs: ready,
+    uploadMs: performance.now() - ready,
+  }));
+  process.exit(0);
+}
 const partSize = flag("part-size");
 const concurrency = flag("concurrency");
 const client = new Client({

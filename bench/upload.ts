@@ -11,7 +11,11 @@
  *
  * `curl -f -T FILE` of the same file to the same target in the same run is
  * the baseline: to the sink's single-`PUT` URL, and to an upload URL of
- * `POST /v1/files/urls` of `fileurls serve`.
+ * `POST /v1/files/urls` of `fileurls serve`. A third target, `read`, is the
+ * floor under each upload: the same process reads the same input to its
+ * end, uploading nothing (a path in parts of 5 MiB into one buffer), so the
+ * table shows what the input alone costs in time and memory (e.g. a Node
+ * stream of `Readable.toWeb(createReadStream())`).
  *
  * Every upload, curl's included, runs in a process of its own, timed from
  * spawn to exit (runtime start-up, reading the file and, for the Blob input,
@@ -30,7 +34,7 @@
  * ```
  *
  * Options: `--size-mib N` (1024), `--runtimes` (deno,bun,node), `--inputs`
- * (path,blob,stream), `--targets` (sink,serve), `--repeats N` (3), `--seed N`
+ * (path,blob,stream), `--targets` (read,sink,serve), `--repeats N` (3), `--seed N`
  * (1), and `--part-size BYTES`, `--concurrency N` for the client (its
  * defaults: 5 MiB, 4).
  *
@@ -65,7 +69,7 @@ import {
   table,
 } from "./_bench.ts";
 
-type Target = "sink" | "serve";
+type Target = "read" | "sink" | "serve";
 type Input = "path" | "blob" | "stream";
 
 interface Job {
@@ -102,7 +106,7 @@ const runtimes = option("runtimes", "deno,bun,node").split(",")
     existsSync(bin(name))
   ) as Runtime[];
 const inputs = option("inputs", "path,blob,stream").split(",") as Input[];
-const targets = option("targets", "sink,serve").split(",") as Target[];
+const targets = option("targets", "read,sink,serve").split(",") as Target[];
 // The part size the targets use: the client's, at least 5 MiB.
 const partSize = Math.max(Number(partSizeOption || 5 * MIB), 5 * MIB);
 
@@ -160,6 +164,7 @@ async function uploadOnce(
   sums: { whole: string; composite: string },
   checkSha: boolean,
 ): Promise<Sample> {
+  if (job.target === "read") return await readOnce(job);
   const base = bases[job.target]!;
   const apiKey = job.target === "serve" ? API_KEY : undefined;
   const pid = targetPids[job.target];
@@ -244,6 +249,28 @@ async function uploadOnce(
   };
 }
 
+/** Reads the input to its end in the uploader's process, uploading nothing. */
+async function readOnce(job: Job): Promise<Sample> {
+  const measured = await measure([
+    ...runScript(job.uploader as Runtime, scripts[job.uploader as Runtime]),
+    job.input,
+    file,
+    "-",
+  ]);
+  if (measured.result.size !== size) {
+    throw new Error(
+      `Cannot verify the read: ${measured.result.size} bytes, not ${size}`,
+    );
+  }
+  const uploadMs = Number(measured.result.uploadMs);
+  return {
+    mbps: size / 1e6 / (measured.wallMs / 1000),
+    rssMiB: measured.rssMiB - (job.input === "blob" ? sizeMiB : 0),
+    ...(uploadMs > 0 ? { uploadMbps: size / 1e6 / (uploadMs / 1000) } : {}),
+    clientCpu: measured.cpuMs / 1000,
+  };
+}
+
 function jobName(job: Job): string {
   return `${job.target} ${job.uploader} ${job.input}`;
 }
@@ -317,7 +344,9 @@ async function main(): Promise<void> {
 
     const jobs: Job[] = [];
     for (const target of targets) {
-      jobs.push({ target, uploader: "curl", input: "path" });
+      if (target !== "read") {
+        jobs.push({ target, uploader: "curl", input: "path" });
+      }
       for (const runtime of runtimes) {
         for (const input of inputs) {
           jobs.push({ target, uploader: runtime, input });
@@ -391,7 +420,7 @@ async function main(): Promise<void> {
           mbps.toFixed(0),
           spread(list.map((s) => s.mbps)),
           rss.toFixed(0),
-          ratio.toFixed(2),
+          target === "read" ? "-" : ratio.toFixed(2),
           uploads.length ? median(uploads).toFixed(0) : "-",
           median(list.map((s) => s.clientCpu)).toFixed(2),
           list.every((s) => s.serverCpu !== undefined)
@@ -399,6 +428,8 @@ async function main(): Promise<void> {
             : "-",
           job.uploader === "curl"
             ? "baseline"
+            : target === "read"
+            ? "floor"
             : misses.length
             ? `no: ${misses.join(", ")}`
             : "yes",
@@ -428,6 +459,7 @@ async function main(): Promise<void> {
     console.log(
       `\nMB/s: the file's size over the process's wall time, spawn to exit.\n` +
         `* blob: peak RSS minus the Blob's own ${sizeMiB} MiB; its time includes reading the file into the Blob.\n` +
+        `read: the input read to its end in the uploader's process, nothing uploaded: what the input alone costs.\n` +
         `upload-only: from the input being ready to the upload's end, measured inside the process.\n` +
         `CPU s: user and system time of the uploader's process, and of the target's process while it received the upload (Linux only); ` +
         `on ${cpus().length} cores, MB/s can be at most ${cpus().length} × size / (client + target CPU).`,
