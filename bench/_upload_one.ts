@@ -12,7 +12,8 @@
  * file). Prints one JSON line: the upload's result, `readyMs` (when the
  * input was ready, since the process started) and `uploadMs` (the upload
  * alone). With `-` for BASE_URL it reads the input to its end and uploads
- * nothing, printing its `size`: the floor under an upload of that input.
+ * nothing, printing its `size`: the floor under an upload of that input,
+ * read as the client reads it.
  *
  * @module
  */
@@ -77,18 +78,25 @@ async function content(): Promise<FileContent> {
   return Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
 }
 
+const PART = 5 * 1024 * 1024;
+
 /**
  * Reads an input to its end and uploads nothing: what the input alone costs
- * (`BASE_URL` `-`). A path is read in parts of 5 MiB into one buffer.
+ * (`BASE_URL` `-`), read as the client reads it with its default part size.
+ * A path is read in parts into one buffer; a Blob in slices, with
+ * `arrayBuffer()` on Bun, else through a BYOB reader into one buffer; a byte
+ * stream through a BYOB reader into one buffer; another stream chunk by
+ * chunk.
  */
 async function drain(input: FileContent): Promise<number> {
+  // A BYOB read takes the buffer and gives it back in the view it answers.
+  let buffer = new Uint8Array(PART);
   if (typeof input === "string") {
     const handle = await open(input, "r");
     try {
-      const buffer = new Uint8Array(5 * 1024 * 1024);
       let total = 0;
       for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength);
+        const { bytesRead } = await handle.read(buffer, 0, PART);
         if (bytesRead === 0) return total;
         total += bytesRead;
       }
@@ -96,12 +104,45 @@ async function drain(input: FileContent): Promise<number> {
       await handle.close();
     }
   }
-  const stream = input instanceof Blob
-    ? input.stream()
-    : input as ReadableStream<Uint8Array>;
+  if (input instanceof Blob) {
+    let total = 0;
+    for (let at = 0; at < input.size; at += PART) {
+      const slice = input.slice(at, at + PART);
+      if (g.Bun) {
+        total += (await slice.arrayBuffer()).byteLength;
+      } else {
+        const read = await drainStream(slice.stream(), buffer);
+        total += read.total;
+        buffer = read.buffer;
+      }
+    }
+    return total;
+  }
+  return (await drainStream(input as ReadableStream<Uint8Array>, buffer))
+    .total;
+}
+
+async function drainStream(
+  stream: ReadableStream<Uint8Array>,
+  buffer: Uint8Array,
+): Promise<{ total: number; buffer: Uint8Array }> {
   let total = 0;
-  for await (const chunk of stream) total += chunk.byteLength;
-  return total;
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream: its chunks, as they come.
+  }
+  if (byob === undefined) {
+    for await (const chunk of stream) total += chunk.byteLength;
+    return { total, buffer };
+  }
+  for (;;) {
+    const { done, value } = await byob.read(buffer);
+    if (value !== undefined) buffer = new Uint8Array(value.buffer);
+    if (done) return { total, buffer };
+    total += value.byteLength;
+  }
 }
 
 const input = await content();
