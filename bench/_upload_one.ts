@@ -90,7 +90,7 @@ const PART = 5 * 1024 * 1024;
  */
 async function drain(input: FileContent): Promise<number> {
   // A BYOB read takes the buffer and gives it back in the view it answers.
-  let buffer = new Uint8Array(PART);
+  let buffer: Uint8Array = new Uint8Array(PART);
   if (typeof input === "string") {
     const handle = await open(input, "r");
     try {
