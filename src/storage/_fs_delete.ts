@@ -45,7 +45,16 @@ export function isBeingDeleted(dir: string, key: string): boolean {
   return deleting.has(join(dir, key));
 }
 
-function aside(dir: string, key: string): string {
+/**
+ * A fresh name to move a folder of the key `key` aside to, before it is
+ * removed: `{dir}/.deleted-{key}-{random}`. `sweep()` removes such a folder
+ * if it is left (a crash before its removal), unless it is a tombstone.
+ *
+ * @param dir The storage folder.
+ * @param key The key.
+ * @returns The path.
+ */
+export function aside(dir: string, key: string): string {
   return join(dir, `.deleted-${key}-${crypto.randomUUID().slice(0, 8)}`);
 }
 

@@ -15,8 +15,11 @@
  *
  * Lock files in `parts/` keep two writers off the same bytes, across
  * processes too: one per part being written, and one while completing. A
- * writer refreshes its lock as it writes; a lock untouched for a minute is
- * left from a crash and is taken over.
+ * writer refreshes its lock every 5 s while it holds it, however slowly its
+ * body comes; a lock untouched for a minute is left from a crash and is
+ * taken over. Aborting moves the folder aside in one rename before removing
+ * it, so that a completion racing it either published the whole file first
+ * or finds nothing left to publish.
  *
  * @module
  */
@@ -26,8 +29,10 @@ import {
   open,
   readdir,
   readFile,
+  rename,
   rm,
   stat as statPath,
+  utimes,
   writeFile,
 } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -44,7 +49,7 @@ import {
   StorageNotFoundError,
 } from "./mod.ts";
 import type { StorageMultipart } from "./mod.ts";
-import type { StoredPart } from "./mod.ts";
+import type { StoredFile, StoredPart } from "./mod.ts";
 import { checkKept, checkKey, completedFile } from "./_common.ts";
 import {
   DIR_MODE,
@@ -57,9 +62,12 @@ import {
   writeBody,
   writeNewFile,
 } from "./_fs.ts";
+import { aside } from "./_fs_delete.ts";
 
 /** A lock untouched for this long is left from a crash. */
 const LOCK_STALE_MS = 60_000;
+/** How often a held lock is refreshed. */
+const LOCK_BEAT_MS = 5_000;
 /** How long an upload that names no expiry may last: a day. */
 const DEFAULT_TTL_MS = 86_400_000;
 /** The name of an upload's folder: `.upload-{key}-{uploadId}`. */
@@ -193,63 +201,87 @@ export function fsMultipart(
     async complete(key, uploadId, parts, info) {
       const folder = folderOf(key, uploadId, "complete");
       checkKept(key, { ...info, expiresAt: info.fileExpiresAt }, "complete");
-      const started = await requireUpload(folder, key, uploadId);
-      if (await taken(key)) throw new StorageConflictError(key);
-      const release = await lock(folder, "complete", key);
       try {
-        const entries = await readdir(join(folder, "parts"));
-        if (
-          entries.some((entry) =>
-            entry.endsWith(".lock") && entry !== "complete.lock"
-          )
-        ) {
-          throw new StorageConflictError(`${key}: a part is being written`);
-        }
-        const stored = new Map(
-          (await readParts(folder)).map((part) => [part.number, part]),
-        );
-        for (const part of parts) {
-          const found = stored.get(part.number);
-          if (found?.sha256 !== part.sha256 || found.size !== part.size) {
-            throw new RangeError(
-              `Cannot complete "${key}": part ${part.number} is not stored as listed`,
-            );
-          }
-        }
-        const handle = await open(join(folder, "data"), "r+");
-        try {
-          await handle.truncate(info.size);
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-        const file = completedFile(key, info, {
-          resource: started.resource,
-          fileExpiresAt: started.fileExpiresAt === undefined
-            ? undefined
-            : new Date(started.fileExpiresAt),
-        });
-        try {
-          await publish(dir, folder, file);
-        } catch (error) {
-          if (isFull(error)) throw new StorageFullError(key, { cause: error });
-          throw error;
-        }
-        // The upload's own files are no part of the stored file.
-        await rm(join(dir, key, "parts"), { recursive: true, force: true });
-        await rm(join(dir, key, "info.json"), { force: true });
-        return file;
-      } finally {
-        await release().catch(() => {});
+        return await completeIn(folder, key, uploadId, parts, info);
+      } catch (error) {
+        // Aborted meanwhile: the folder was moved away whole.
+        if (isMissing(error)) throw new StorageNotFoundError(key, uploadId);
+        throw error;
       }
     },
 
     async abort(key, uploadId) {
       const folder = folderOf(key, uploadId, "abort");
-      await rm(folder, { recursive: true, force: true });
+      const away = aside(dir, key);
+      try {
+        await rename(folder, away);
+      } catch (error) {
+        if (isMissing(error)) return;
+        throw error;
+      }
       await syncDir(dir);
+      // Gone for good already; what a failed removal leaves, sweep() removes.
+      await rm(away, { recursive: true, force: true }).catch(() => {});
     },
   };
+
+  async function completeIn(
+    folder: string,
+    key: string,
+    uploadId: string,
+    parts: StoredPart[],
+    info: Parameters<StorageMultipart["complete"]>[3],
+  ): Promise<StoredFile> {
+    const started = await requireUpload(folder, key, uploadId);
+    if (await taken(key)) throw new StorageConflictError(key);
+    const release = await lock(folder, "complete", key);
+    try {
+      const entries = await readdir(join(folder, "parts"));
+      if (
+        entries.some((entry) =>
+          entry.endsWith(".lock") && entry !== "complete.lock"
+        )
+      ) {
+        throw new StorageConflictError(`${key}: a part is being written`);
+      }
+      const stored = new Map(
+        (await readParts(folder)).map((part) => [part.number, part]),
+      );
+      for (const part of parts) {
+        const found = stored.get(part.number);
+        if (found?.sha256 !== part.sha256 || found.size !== part.size) {
+          throw new RangeError(
+            `Cannot complete "${key}": part ${part.number} is not stored as listed`,
+          );
+        }
+      }
+      const handle = await open(join(folder, "data"), "r+");
+      try {
+        await handle.truncate(info.size);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      const file = completedFile(key, info, {
+        resource: started.resource,
+        fileExpiresAt: started.fileExpiresAt === undefined
+          ? undefined
+          : new Date(started.fileExpiresAt),
+      });
+      try {
+        await publish(dir, folder, file);
+      } catch (error) {
+        if (isFull(error)) throw new StorageFullError(key, { cause: error });
+        throw error;
+      }
+      // The upload's own files are no part of the stored file.
+      await rm(join(dir, key, "parts"), { recursive: true, force: true });
+      await rm(join(dir, key, "info.json"), { force: true });
+      return file;
+    } finally {
+      await release().catch(() => {});
+    }
+  }
 }
 
 /** `info.json`: what is kept of an upload while it lasts. */
@@ -361,10 +393,23 @@ async function lock(
   key: string,
 ): Promise<() => Promise<void>> {
   const path = join(folder, "parts", `${name}.lock`);
+  const token = randomId();
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(path, "", { flag: "wx", mode: FILE_MODE });
-      return () => rm(path, { force: true });
+      await writeFile(path, token, { flag: "wx", mode: FILE_MODE });
+      // Fresh for as long as it is held, so that only a crash leaves a lock
+      // that looks stale, whatever the route's body timeout.
+      const beat = setInterval(() => {
+        const now = Date.now() / 1000;
+        utimes(path, now, now).catch(() => {});
+      }, LOCK_BEAT_MS);
+      return async () => {
+        clearInterval(beat);
+        // A lock taken over (its holder stalled past LOCK_STALE_MS) is no
+        // longer this one: it stays.
+        const held = await readFile(path, "utf8").catch(() => undefined);
+        if (held === token) await rm(path, { force: true });
+      };
     } catch (error) {
       if ((error as { code?: string }).code !== "EEXIST") throw error;
       if (attempt > 0 || await isLocked(folder, name)) {

@@ -323,6 +323,68 @@ describe("fsStorage() multipart on disk", () => {
     assert.deepEqual(await mp.list("keyA", id), [await partOf(data, 1)]);
   });
 
+  test("a writer keeps its lock fresh however slow its body, and frees only its own", async () => {
+    const dir = join(await tempDir(), "data");
+    const mp = fsStorage({ dir }).multipart!;
+    const data = bytes(PART, 12);
+    const id = await mp.create("keyC", { ...INFO });
+    const [folder] = await readdir(dir);
+    const lock = join(dir, folder, "parts", "1.lock");
+    const part = await partOf(data, 1);
+    const old = new Date(Date.now() - 120_000);
+    const makeOld = () => utimes(lock, old, old);
+    const stalled = () => {
+      let fail = (_: Error) => {};
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(data.slice(0, 100));
+          fail = (error) => controller.error(error);
+        },
+      });
+      return { stream, fail: (error: Error) => fail(error) };
+    };
+    const until = async (done: () => Promise<boolean>, what: string) => {
+      const deadline = Date.now() + 10_000;
+      while (!await done()) {
+        assert.ok(Date.now() < deadline, `not within 10 s: ${what}`);
+        await new Promise((go) => setTimeout(go, 20));
+      }
+    };
+    const fresh = async () => (await stat(lock)).mtimeMs > Date.now() - 60_000;
+
+    // A writer whose body has sent nothing for a while, and whose lock looks
+    // left by a crash, refreshes it within 5 s: a second writer is refused.
+    const first = stalled();
+    const writing = mp.put("keyC", id, part, first.stream);
+    await until(
+      async () => (await readdir(join(dir, folder, "parts"))).length > 0,
+      "the first writer takes the lock",
+    );
+    await makeOld();
+    await until(fresh, "the writer refreshes its lock");
+    await assert.rejects(
+      putPart(mp, "keyC", id, data, 1),
+      StorageConflictError,
+    );
+
+    // Taken over all the same (its writer stalled past a minute), the lock
+    // is the new writer's: the first one's end leaves it in place.
+    await makeOld();
+    const second = stalled();
+    const taking = mp.put("keyC", id, part, second.stream);
+    await until(fresh, "the second writer takes the lock");
+    first.fail(new Error("the connection dropped"));
+    await assert.rejects(writing, /the connection dropped/);
+    await assert.rejects(
+      putPart(mp, "keyC", id, data, 1),
+      StorageConflictError,
+    );
+    second.fail(new Error("the connection dropped"));
+    await assert.rejects(taking, /the connection dropped/);
+    await putPart(mp, "keyC", id, data, 1);
+    assert.deepEqual(await mp.list("keyC", id), [part]);
+  });
+
   test("will not complete while a part is being written", async () => {
     const dir = join(await tempDir(), "data");
     const mp = fsStorage({ dir }).multipart!;
