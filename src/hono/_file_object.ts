@@ -55,7 +55,8 @@ export function isExpired(
  * @param lifetime The request's `lifetime`, already a positive safe integer.
  * @param action What is being done, for the message.
  * @returns Seconds since the epoch, or `null` for never.
- * @throws {RouteError} 400 above the route's `maxLifetime`.
+ * @throws {RouteError} 400 above the route's `maxLifetime`, or for an
+ * expiry after the year 9999.
  */
 export function newFileExpiry(
   config: Config,
@@ -72,8 +73,19 @@ export function newFileExpiry(
     );
   }
   const seconds = lifetime ?? config.lifetime;
-  return seconds === undefined ? null : nowSeconds(config) + seconds;
+  if (seconds === undefined) return null;
+  const expiry = nowSeconds(config) + seconds;
+  if (expiry > LAST_EXPIRY) {
+    throw new RouteError(
+      400,
+      `${action}: lifetime ${seconds} is too long: the file would expire after the year 9999`,
+    );
+  }
+  return expiry;
 }
+
+/** The last second a file may expire at: the end of the year 9999. */
+const LAST_EXPIRY = Date.UTC(9999, 11, 31, 23, 59, 59) / 1000;
 
 /**
  * The expiry of a download URL made now: `ttl` seconds from now, but never

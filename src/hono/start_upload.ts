@@ -92,7 +92,10 @@ export async function startUpload(
     }),
     download_url: await downloadUrl(config, base, { id, name, type, fexp }),
     part_size: partSize,
-    max_parts: limits.maxParts,
+    max_parts: Math.min(
+      limits.maxParts,
+      Math.ceil((params.size ?? config.maxSize) / partSize),
+    ),
     expires_at: new Date(exp * 1000).toISOString(),
   };
   return Response.json(answer, {
@@ -149,8 +152,10 @@ export async function downloadUrl(
 
 /**
  * The part size: the one asked for (or the route's default), within the
- * route's and the store's bounds, and large enough that the file (or, of
- * unknown size, `maxSize`) fits in the store's most parts.
+ * route's and the store's bounds, large enough that the file (or, of
+ * unknown size, `maxSize`) fits in the store's most parts, and, for a
+ * file of unknown size, no larger than `maxSize` unless the store's
+ * smallest part is.
  */
 function choosePartSize(
   params: CreateUploadParams & { size: number | null },
@@ -162,6 +167,7 @@ function choosePartSize(
   const needed = Math.ceil(total / limits.maxParts);
   const size = Math.min(
     Math.max(params.part_size ?? config.partSize, min, needed),
+    params.size === null ? Math.max(config.maxSize, min) : Infinity,
     limits.maxPartSize,
   );
   if (Math.ceil(total / size) > limits.maxParts) {

@@ -144,7 +144,15 @@ async function abort(config: Config, session: Session): Promise<Response> {
   if (await statFile(config, session.id) !== undefined) {
     throw new RouteError(409, `${action}: the upload is already complete`);
   }
+  const open = store.exists !== undefined
+    ? await store.exists(session.id, session.uploadId)
+    : await store.list(session.id, session.uploadId) !== undefined;
+  if (!open) await gone(config, session, action);
   await store.abort(session.id, session.uploadId);
+  // A completion that won the race: the file is whole, and it stays.
+  if (await statFile(config, session.id) !== undefined) {
+    throw new RouteError(409, `${action}: the upload is already complete`);
+  }
   return new Response(null, {
     status: 204,
     headers: { "cache-control": "no-store" },
@@ -238,6 +246,13 @@ async function partUrls(
         }, got ${size}`,
       );
     }
+    const end = (number - 1) * session.partSize + size;
+    if (session.size === null && end > config.maxSize) {
+      throw new RouteError(
+        413,
+        `${action}: part ${number} would end at byte ${end}, past the limit of ${config.maxSize} bytes a file may have`,
+      );
+    }
     return { number, size, sha256: part.sha256! };
   });
   // Parts of a complete or aborted upload are refused here, where the
@@ -299,13 +314,18 @@ async function complete(
       part,
     ]),
   );
+  const numbers = listed.map((part) => part.number!);
   const parts = listed.map((part, i) => {
     if (part.number !== i + 1) {
+      const number = part.number!;
+      const wrong = numbers.indexOf(number) !== i
+        ? `part ${number} is listed twice`
+        : numbers.includes(i + 1)
+        ? `part ${number} is listed before part ${i + 1}`
+        : `part ${i + 1} is missing`;
       throw new RouteError(
         400,
-        `${action}: parts must be numbered 1 to ${listed.length} in order; part ${
-          i + 1
-        } is missing`,
+        `${action}: parts must be numbered 1 to ${listed.length} in order; ${wrong}`,
       );
     }
     const found = stored.get(part.number);
@@ -364,7 +384,8 @@ async function complete(
       );
     }
     if (error instanceof StorageNotFoundError) {
-      throw new RouteError(404, `${action}: the upload was aborted or is gone`);
+      // Aborted, or completed by another request meanwhile.
+      await gone(config, session, action);
     }
     if (error instanceof StorageFullError) {
       throw new RouteError(507, `${action}: the storage is full`);

@@ -86,7 +86,11 @@ export async function exists(path: string): Promise<boolean> {
  */
 export function isFull(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
-  return code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG";
+  if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") return true;
+  // Deno's node:fs gives no code for some, only the OS's number: EFBIG (27),
+  // ENOSPC (28), EDQUOT (122).
+  return code === undefined &&
+    /\(os error (27|28|122)\)$/.test(String((error as Error)?.message));
 }
 
 /**

@@ -511,6 +511,26 @@ for (const [label, storage] of STORAGES) {
       assert.deepEqual(t.storage.completed, []);
     });
 
+    test("a lifetime that ends after the year 9999 answers 400, single or in parts", async () => {
+      const t = clocked(storage);
+      const last = Date.UTC(9999, 11, 31, 23, 59, 59) / 1000 - T0 / 1000;
+      for (const path of ["/files/urls", "/files/uploads"]) {
+        for (const lifetime of [last + 1, Number.MAX_SAFE_INTEGER]) {
+          const res = await call(t, "POST", path, {
+            body: JSON.stringify({ ...HELLO, lifetime }),
+          });
+          const [status, type, message] = await errorOf(res);
+          assert.deepEqual([status, type], [400, "invalid_request"], path);
+          assert.match(message, /would expire after the year 9999/);
+        }
+        const res = await call(t, "POST", path, {
+          body: JSON.stringify({ ...HELLO, lifetime: last }),
+        });
+        assert.equal(res.status, 201, path);
+      }
+      assert.deepEqual(t.storage.completed, []);
+    });
+
     test("an expired file answers 404 everywhere, leaves the list, and DELETE removes it", async () => {
       const t = clocked(storage);
       const created = await upload(t, "hello", { lifetime: 100 });

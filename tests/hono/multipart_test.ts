@@ -169,7 +169,8 @@ describe("POST /files/uploads", () => {
       ),
     );
     assert.equal(upload.part_size, PART);
-    assert.equal(upload.max_parts, 10_000);
+    // 2,500 bytes in parts of 1,000.
+    assert.equal(upload.max_parts, 3);
     assert.equal(upload.expires_at, "2030-01-02T00:00:00.000Z");
     assert.deepEqual(t.storage.calls, [`create ${upload.id}`]);
     // Nothing is visible until completion.
@@ -440,17 +441,37 @@ describe("completion", () => {
   });
 
   test("of unknown size, over maxSize, answers 413", async () => {
-    const t = routeApp({ maxSize: 1500 });
+    const storage = memoryStorage();
+    const t = routeApp({ maxSize: 1500, storage });
     const upload = await started(t.app, { size: null });
+    assert.equal(upload.max_parts, 2);
     const data = seeded(2000, 11);
     const parts = await partsOf(data);
-    const urls = await signed(t.app, upload.upload_url, parts);
-    for (const [i, url] of urls.entries()) {
-      await putPart(t.app, url.url, data.subarray(i * PART, (i + 1) * PART));
+    // No part URL reaches past maxSize: not part 2 of 1,000 bytes, nor a
+    // part 3 of one byte.
+    for (
+      const part of [parts[1], { number: 3, size: 1, sha256: parts[1].sha256 }]
+    ) {
+      const res = await t.app.request(sub(upload.upload_url, "parts"), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ parts: [part] }),
+      });
+      const [status, type, message] = await errorOf(res);
+      assert.deepEqual([status, type], [413, "too_large"]);
+      assert.match(message, new RegExp(`part ${part.number} would end at`));
     }
-    const res = await complete(t.app, upload.upload_url, parts);
+    // Up to maxSize, it goes; past it, completion refuses too (a route
+    // restarted with a smaller maxSize, say).
+    const within = await partsOf(data.subarray(0, 1500));
+    const [first, second] = await signed(t.app, upload.upload_url, within);
+    await putPart(t.app, first.url, data.subarray(0, PART));
+    await putPart(t.app, second.url, data.subarray(PART, 1500));
+    const smaller = routeApp({ maxSize: 1400, storage });
+    const res = await complete(smaller.app, upload.upload_url, within);
     assert.deepEqual((await errorOf(res)).slice(0, 2), [413, "too_large"]);
-    assert.deepEqual(t.uploaded, []);
+    assert.deepEqual([...t.uploaded, ...smaller.uploaded], []);
+    assert.equal((await t.app.request(upload.download_url)).status, 404);
   });
 
   test("twice answers 409; parts and abort afterwards answer 409 too", async () => {
@@ -507,7 +528,61 @@ describe("abort", () => {
     assert.equal(res.status, 404);
     assert.equal((await t.app.request(upload.download_url)).status, 404);
     assert.deepEqual(t.uploaded, []);
+    // Aborting again finds nothing to free.
+    const again = await t.app.request(upload.upload_url, { method: "DELETE" });
+    assert.deepEqual((await errorOf(again)).slice(0, 2), [404, "not_found"]);
   });
+
+  for (const kind of ["memory", "fs"] as const) {
+    test(`racing a completion is all or nothing (${kind})`, async () => {
+      const folder = join(dir, `race-${kind}`);
+      const t = routeApp({
+        storage: kind === "fs" ? fsStorage({ dir: folder }) : memoryStorage(),
+      });
+      for (let round = 0; round < 40; round++) {
+        const data = seeded(2500, 100 + round);
+        const upload = await started(t.app);
+        const parts = await partsOf(data);
+        const urls = await signed(t.app, upload.upload_url, parts);
+        for (const [i, url] of urls.entries()) {
+          const body = data.subarray(i * PART, (i + 1) * PART);
+          assert.equal((await putPart(t.app, url.url, body)).status, 200);
+        }
+        // One of the two starts up to 20 ms after the other: the abort in
+        // the first 20 rounds, the completion in the others.
+        const delay = [0, 1, 2, 3, 5, 8, 12, 20][round % 8];
+        const later = <T>(first: boolean, go: () => Promise<T>) =>
+          new Promise((wait) => setTimeout(wait, first ? 0 : delay)).then(go);
+        const [done, aborted] = await Promise.all([
+          later(round < 20, () => complete(t.app, upload.upload_url, parts)),
+          later(
+            round >= 20,
+            async () =>
+              await t.app.request(upload.upload_url, { method: "DELETE" }),
+          ),
+        ]);
+        const outcome = `${done.status} ${aborted.status}`;
+        const got = await t.app.request(upload.download_url);
+        if (outcome === "201 409") {
+          assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
+        } else {
+          assert.equal(outcome, "404 204", await done.text());
+          assert.equal(got.status, 404);
+          await got.body?.cancel();
+        }
+      }
+      if (kind === "fs") {
+        // Nothing of an upload is left: only whole files.
+        for (const entry of await readdir(folder)) {
+          assert.match(entry, /^[A-Za-z0-9_-]{22}$/);
+          assert.deepEqual((await readdir(join(folder, entry))).sort(), [
+            "data",
+            "meta.json",
+          ]);
+        }
+      }
+    });
+  }
 });
 
 describe("the capability URL", () => {
