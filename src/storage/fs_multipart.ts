@@ -153,6 +153,13 @@ export function fsMultipart(
         if (await isLocked(folder, "complete")) {
           throw new StorageConflictError(key);
         }
+        // The same bytes again (a retry whose answer was lost, or a second
+        // uploader of the same file): they are on disk already, and the
+        // stored part is left alone while the body is read and checked.
+        if (await hasMarker(folder, part)) {
+          await drain(body);
+          return { ...part };
+        }
         // The old bytes of this part are about to change: forget them first.
         await removeMarkers(folder, part.number);
         const handle = await open(join(folder, "data"), "r+");
@@ -236,13 +243,13 @@ export function fsMultipart(
     if (await taken(key)) throw new StorageConflictError(key);
     const release = await lock(folder, "complete", key);
     try {
-      const entries = await readdir(join(folder, "parts"));
-      if (
-        entries.some((entry) =>
-          entry.endsWith(".lock") && entry !== "complete.lock"
-        )
-      ) {
-        throw new StorageConflictError(`${key}: a part is being written`);
+      // A part being written holds a fresh lock; a stale one is a crash's,
+      // whose part is stored only if its marker is.
+      for (const entry of await readdir(join(folder, "parts"))) {
+        if (!entry.endsWith(".lock") || entry === "complete.lock") continue;
+        if (await isLocked(folder, entry.slice(0, -".lock".length))) {
+          throw new StorageConflictError(`${key}: a part is being written`);
+        }
       }
       const stored = new Map(
         (await readParts(folder)).map((part) => [part.number, part]),
@@ -371,6 +378,25 @@ async function readParts(folder: string): Promise<StoredPart[]> {
     });
   }
   return parts.sort((a, b) => a.number - b.number);
+}
+
+/** Whether the part is stored with exactly this size and SHA-256. */
+async function hasMarker(folder: string, part: StoredPart): Promise<boolean> {
+  try {
+    await statPath(join(folder, "parts", markerName(part)));
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+/** Reads a body to its end, keeping nothing: its checks run as it is read. */
+async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  while (!(await reader.read()).done) {
+    // Nothing to keep.
+  }
 }
 
 async function removeMarkers(folder: string, number: number): Promise<void> {

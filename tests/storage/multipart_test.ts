@@ -172,6 +172,24 @@ for (const [label, make] of kinds) {
       assert.deepEqual(await read(storage, "key2"), b);
     });
 
+    test("the same part sent again keeps the stored one, even when its body fails", async () => {
+      const { storage } = await make();
+      const mp = storage.multipart!;
+      const id = await mp.create("key8", { ...INFO });
+      const a = bytes(PART, 8);
+      const part = await partOf(a, 1);
+      await putPart(mp, "key8", id, a, 1);
+      await assert.rejects(mp.put("key8", id, part, failing(a)), /dropped/);
+      assert.deepEqual(await mp.list("key8", id), [part]);
+      assert.deepEqual(await putPart(mp, "key8", id, a, 1), part);
+      await mp.complete("key8", id, [part], {
+        ...INFO,
+        size: PART,
+        sha256: "s",
+      });
+      assert.deepEqual(await read(storage, "key8"), a);
+    });
+
     test("completes a file of unknown size from parts whose last is short", async () => {
       const { storage } = await make();
       const mp = storage.multipart!;
@@ -385,21 +403,28 @@ describe("fsStorage() multipart on disk", () => {
     assert.deepEqual(await mp.list("keyC", id), [part]);
   });
 
-  test("will not complete while a part is being written", async () => {
+  test("will not complete while a part is being written, but will past a crash's lock", async () => {
     const dir = join(await tempDir(), "data");
     const mp = fsStorage({ dir }).multipart!;
     const data = bytes(PART, 11);
     const id = await mp.create("keyB", { ...INFO });
     await putPart(mp, "keyB", id, data, 1);
     const [folder] = await readdir(dir);
-    await writeFile(join(dir, folder, "parts", "2.lock"), "");
-    await assert.rejects(
-      mp.complete("keyB", id, [await partOf(data, 1)], {
+    const lock = join(dir, folder, "parts", "2.lock");
+    await writeFile(lock, "");
+    const first = await partOf(data, 1);
+    const completing = () =>
+      mp.complete("keyB", id, [first], {
         ...INFO,
         size: PART,
         sha256: "s",
-      }),
-      StorageConflictError,
-    );
+      });
+    await assert.rejects(completing(), StorageConflictError);
+    // A process killed while it wrote part 2 (after its marker, say) left
+    // the lock: a minute later it no longer holds the upload back.
+    const old = new Date(Date.now() - 120_000);
+    await utimes(lock, old, old);
+    assert.equal((await completing()).size, PART);
+    assert.deepEqual(await read(fsStorage({ dir }), "keyB"), data);
   });
 });
