@@ -16,7 +16,7 @@
  * Lock files in `parts/` keep two writers off the same bytes, across
  * processes too: one per part being written, and one while completing. A
  * writer refreshes its lock every 5 s while it holds it, however slowly its
- * body comes; a lock untouched for a minute is left from a crash and is
+ * body comes; a lock untouched for 30 s is left from a crash and is
  * taken over. Aborting moves the folder aside in one rename before removing
  * it, so that a completion racing it either published the whole file first
  * or finds nothing left to publish.
@@ -65,7 +65,7 @@ import {
 import { aside } from "./_fs_delete.ts";
 
 /** A lock untouched for this long is left from a crash. */
-const LOCK_STALE_MS = 60_000;
+const LOCK_STALE_MS = 30_000;
 /** How often a held lock is refreshed. */
 const LOCK_BEAT_MS = 5_000;
 /** How long an upload that names no expiry may last: a day. */

@@ -368,7 +368,7 @@ describe("fsStorage() multipart on disk", () => {
         await new Promise((go) => setTimeout(go, 20));
       }
     };
-    const fresh = async () => (await stat(lock)).mtimeMs > Date.now() - 60_000;
+    const fresh = async () => (await stat(lock)).mtimeMs > Date.now() - 30_000;
 
     // A writer whose body has sent nothing for a while, and whose lock looks
     // left by a crash, refreshes it within 5 s: a second writer is refused.
@@ -385,7 +385,7 @@ describe("fsStorage() multipart on disk", () => {
       StorageConflictError,
     );
 
-    // Taken over all the same (its writer stalled past a minute), the lock
+    // Taken over all the same (its writer stalled past 30 s), the lock
     // is the new writer's: the first one's end leaves it in place.
     await makeOld();
     const second = stalled();
@@ -421,7 +421,7 @@ describe("fsStorage() multipart on disk", () => {
       });
     await assert.rejects(completing(), StorageConflictError);
     // A process killed while it wrote part 2 (after its marker, say) left
-    // the lock: a minute later it no longer holds the upload back.
+    // the lock: 30 s later it no longer holds the upload back.
     const old = new Date(Date.now() - 120_000);
     await utimes(lock, old, old);
     assert.equal((await completing()).size, PART);
