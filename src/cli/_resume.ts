@@ -1,9 +1,12 @@
 /**
  * Resume records of `fileurls upload`: one small JSON file per file being
  * uploaded in parts, named for the file's path, size and modification time
- * and the API's base URL, holding the upload's capability URL. A rerun of
- * the same command finds it and sends only the missing parts; a changed file
- * (another size or time) finds none and starts over.
+ * (whole milliseconds, as every runtime tells them) and the API's base URL,
+ * holding the upload's capability URL and the options it was started with
+ * (name, resource, lifetime). A rerun of the same command finds it and sends
+ * only the missing parts; a changed file (another size or time) finds none
+ * and starts over, and so does a rerun with other options. While a run
+ * uploads a file, a lock file beside the record keeps a second run off it.
  *
  * Records live in `$FILEURLS_STATE_DIR`, else `$XDG_STATE_HOME/fileurls`,
  * else `~/.local/state/fileurls`, under `uploads/`, readable by the owner
@@ -30,16 +33,35 @@ interface ResumeRecord {
   mtimeMs: number;
   /** The API's base URL. */
   baseUrl: string;
+  /** The options the upload was started with. */
+  options?: ResumeOptions;
+}
+
+/** The options an upload keeps from its start: a resumed one must match. */
+export interface ResumeOptions {
+  /** The file's name in the API. */
+  name: string;
+  /** The resource. */
+  resource: string;
+  /** The lifetime asked for, in seconds, if any. */
+  lifetime?: number;
 }
 
 /** Where the records of one file upload live, and how to use them. */
 export interface Resume {
   /** The capability URL of an unfinished upload of this file, if any. */
   uploadUrl?: string;
+  /**
+   * The capability URL of an unfinished upload of this file started with
+   * other options, which cannot be resumed.
+   */
+  otherUploadUrl?: string;
   /** Keeps the capability URL of the upload that just started. */
   save(uploadUrl: string): Promise<void>;
   /** Forgets the upload: it completed, or cannot be resumed. */
   forget(): Promise<void>;
+  /** Lets another run upload this file. */
+  release(): Promise<void>;
 }
 
 /**
@@ -55,53 +77,112 @@ export function resumeDir(): string {
 }
 
 /**
- * Looks up the record of a file's unfinished upload to an API.
+ * Looks up the record of a file's unfinished upload to an API, and keeps
+ * other runs off the file until {@linkcode Resume.release}.
  *
  * @param path The file.
  * @param baseUrl The API's base URL.
- * @returns The record's upload URL, if one matches the file as it is now,
- * and how to keep or drop it.
+ * @param options The options of this run's upload.
+ * @returns The record's upload URL, if one matches the file as it is now
+ * and the options, and how to keep or drop it.
+ * @throws {Error} If another running process is uploading the file.
  */
 export async function openResume(
   path: string,
   baseUrl: string,
+  options: ResumeOptions,
 ): Promise<Resume> {
   const absolute = resolve(path);
   const info = await stat(absolute);
-  const key = JSON.stringify([absolute, info.size, info.mtimeMs, baseUrl]);
+  // Deno tells whole milliseconds, Node and Bun fractions of them.
+  const mtimeMs = Math.floor(info.mtimeMs);
+  const key = JSON.stringify([absolute, info.size, mtimeMs, baseUrl]);
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)),
   );
   const dir = resumeDir();
   const file = join(dir, `${encodeHex(digest).slice(0, 32)}.json`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await lock(`${file}.lock`, absolute);
+  const kept = {
+    name: options.name,
+    resource: options.resource,
+    ...(options.lifetime === undefined ? {} : { lifetime: options.lifetime }),
+  };
   let uploadUrl: string | undefined;
+  let otherUploadUrl: string | undefined;
   try {
     const record = JSON.parse(await readFile(file, "utf8")) as ResumeRecord;
     if (
       record.path === absolute && record.size === info.size &&
-      record.mtimeMs === info.mtimeMs && record.baseUrl === baseUrl &&
+      record.mtimeMs === mtimeMs && record.baseUrl === baseUrl &&
       typeof record.uploadUrl === "string"
     ) {
-      uploadUrl = record.uploadUrl;
+      if (JSON.stringify(record.options) === JSON.stringify(kept)) {
+        uploadUrl = record.uploadUrl;
+      } else {
+        otherUploadUrl = record.uploadUrl;
+      }
     }
   } catch {
     // No record, or one that cannot be read: start over.
   }
   return {
     uploadUrl,
+    otherUploadUrl,
     async save(url) {
       const record: ResumeRecord = {
         uploadUrl: url,
         path: absolute,
         size: info.size,
-        mtimeMs: info.mtimeMs,
+        mtimeMs,
         baseUrl,
+        options: kept,
       };
-      await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(file, JSON.stringify(record), { mode: 0o600 });
     },
     async forget() {
       await rm(file, { force: true });
     },
+    async release() {
+      await rm(`${file}.lock`, { force: true });
+    },
   };
+}
+
+/**
+ * Takes the lock file of a record: it holds the process id of the run that
+ * uploads the file. A lock whose process is gone is taken over.
+ */
+async function lock(path: string, file: string): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, String(process.pid), { flag: "wx", mode: 0o600 });
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EEXIST") throw error;
+    }
+    const pid = Number(await readFile(path, "utf8").catch(() => ""));
+    if (attempt === 0 && !isRunning(pid)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    throw new Error(
+      `Cannot upload ${
+        JSON.stringify(file)
+      }: another fileurls upload of it is running (process ${pid}); wait for it to end, or stop it`,
+    );
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: running, as another user.
+    return (error as { code?: string }).code === "EPERM";
+  }
 }

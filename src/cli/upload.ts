@@ -22,7 +22,7 @@ import {
 } from "./_client.ts";
 import { downloadExpiry } from "./_expiry.ts";
 import { plainReport, terminalReport } from "./_report.ts";
-import { openResume } from "./_resume.ts";
+import { openResume, type Resume } from "./_resume.ts";
 import { parseDuration } from "./_units.ts";
 import { codeOf, messageOf, print, UsageError } from "./_output.ts";
 
@@ -257,7 +257,39 @@ async function uploadPath(
   },
 ): Promise<UploadResult> {
   await fileSize(path);
-  const record = await openResume(path, options.baseUrl);
+  const record = await openResume(path, options.baseUrl, {
+    name: options.name,
+    resource,
+    lifetime: options.lifetime,
+  });
+  try {
+    return await uploadRecorded(client, path, resource, options, record);
+  } finally {
+    await record.release();
+  }
+}
+
+async function uploadRecorded(
+  client: Client,
+  path: string,
+  resource: string,
+  options: Parameters<typeof uploadPath>[3],
+  record: Resume,
+): Promise<UploadResult> {
+  // An earlier upload this run will not resume is dropped at the API, rather
+  // than kept until it expires.
+  const dropped = options.resume
+    ? record.otherUploadUrl
+    : record.uploadUrl ?? record.otherUploadUrl;
+  if (dropped !== undefined) {
+    options.onNote(
+      options.resume
+        ? "an earlier upload had other options: starting over"
+        : "dropping an earlier upload: starting over",
+    );
+    await record.forget();
+    await abandon(dropped);
+  }
   const upload = (resume: string | undefined) =>
     client.files.uploadFile(path, resource, {
       name: options.name,
@@ -293,6 +325,19 @@ async function uploadPath(
   }
   await record.forget();
   return result;
+}
+
+/** Aborts an upload at the API, as far as it goes: it expires anyway. */
+async function abandon(uploadUrl: string): Promise<void> {
+  try {
+    const answer = await fetch(uploadUrl, {
+      method: "DELETE",
+      signal: AbortSignal.timeout(10_000),
+    });
+    await answer.body?.cancel();
+  } catch {
+    // Unreachable, or gone already.
+  }
 }
 
 async function fileSize(path: string): Promise<number> {

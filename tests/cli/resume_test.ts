@@ -5,9 +5,17 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { randomBytes, sha256 } from "../_data.ts";
 import { startCutProxy } from "../_cut_proxy.ts";
 import {
@@ -72,7 +80,9 @@ describe("fileurls upload, killed and run again", () => {
       running.add(first);
       const records = join(state, "uploads");
       await waitFor(async () => {
-        const saved = await readdir(records).catch(() => []);
+        // The record, beside the lock file that keeps other runs off it.
+        const saved = (await readdir(records).catch(() => []))
+          .filter((name) => name.endsWith(".json"));
         const parts = proxy.lines().filter((l) => /\/parts\/[13]\?/.test(l));
         return saved.length === 1 && parts.length === 2 && proxy.cut();
       }, "parts 1 and 3, and the stalled part 2");
@@ -139,5 +149,117 @@ describe("fileurls upload, killed and run again", () => {
     );
     assert.equal(ran.code, 0, ran.stderr);
     assert.deepEqual(await readdir(join(state, "uploads")), []);
+  });
+
+  describe("its record", () => {
+    const PART = 5 * MiB;
+
+    /**
+     * A file, an upload of it started through the API, and a record of that
+     * upload in a fresh state folder, as a run that was killed leaves them
+     * (in the record's documented form), the file's modification time a
+     * fraction of a millisecond as Node and Bun tell it.
+     */
+    async function recorded(
+      label: string,
+      options: { name?: string; lifetime?: number } = {},
+    ) {
+      const data = randomBytes(PART + 1000);
+      const file = join(dir, `${label}.bin`);
+      await writeFile(file, data);
+      await utimes(file, 1_700_000_000, 1_700_000_000.1234567);
+      const started = await fetch(`${server.url}/files/uploads`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${server.apiKey}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          name: options.name ?? basename(file),
+          size: data.length,
+          resource: "prediction",
+          mime_type: "application/octet-stream",
+          part_size: PART,
+          ...(options.lifetime ? { lifetime: options.lifetime } : {}),
+        }),
+      });
+      assert.equal(started.status, 201);
+      const upload = await started.json();
+      const state = join(dir, `state-${label}`);
+      const absolute = resolve(file);
+      const mtimeMs = Math.floor((await stat(file)).mtimeMs);
+      const key = JSON.stringify([absolute, data.length, mtimeMs, server.url]);
+      const digest = await crypto.subtle.digest(
+        "SHA-256",
+        new TextEncoder().encode(key),
+      );
+      const name = Array.from(
+        new Uint8Array(digest),
+        (byte) => byte.toString(16).padStart(2, "0"),
+      ).join("").slice(0, 32);
+      const record = join(state, "uploads", `${name}.json`);
+      await mkdir(join(state, "uploads"), { recursive: true });
+      await writeFile(
+        record,
+        JSON.stringify({
+          uploadUrl: upload.upload_url,
+          path: absolute,
+          size: data.length,
+          mtimeMs,
+          baseUrl: server.url,
+          options: {
+            name: options.name ?? basename(file),
+            resource: "prediction",
+            ...(options.lifetime ? { lifetime: options.lifetime } : {}),
+          },
+        }),
+      );
+      const upload1 = () =>
+        run(["upload", "--json", "--base-url", server.url, file], {
+          env: { FILEURLS_API_KEY: server.apiKey, FILEURLS_STATE_DIR: state },
+        });
+      return { data, file, upload, record, state, run: upload1 };
+    }
+
+    test("is found whatever runtime wrote it (whole milliseconds)", async () => {
+      const t = await recorded("found");
+      const ran = await t.run();
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(JSON.parse(ran.stdout).id, t.upload.id, "resumed");
+      assert.deepEqual(await readdir(join(t.state, "uploads")), []);
+    });
+
+    test("of an upload started with other options starts over, and drops it at the API", async () => {
+      const t = await recorded("renamed", { name: "first-name.bin" });
+      const ran = await t.run();
+      assert.equal(ran.code, 0, ran.stderr);
+      const result = JSON.parse(ran.stdout);
+      assert.notEqual(result.id, t.upload.id);
+      assert.equal(result.name, "renamed.bin");
+      assert.equal((await fetch(t.upload.upload_url)).status, 404, "aborted");
+    });
+
+    test("is kept from a second run while the first runs", async () => {
+      const t = await recorded("busy");
+      // This test's own process stands for a running upload.
+      await writeFile(`${t.record}.lock`, String(process.pid));
+      const refused = await t.run();
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `another fileurls upload of it is running \\(process ${process.pid}\\)`,
+        ),
+      );
+      assert.equal((await fetch(t.upload.upload_url)).status, 200, "kept");
+      // A lock whose process is gone is taken over.
+      const gone = spawn(process.execPath, ["--version"], { stdio: "ignore" });
+      await new Promise((done) => gone.once("close", done));
+      await writeFile(`${t.record}.lock`, String(gone.pid));
+      const ran = await t.run();
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(JSON.parse(ran.stdout).id, t.upload.id, "resumed");
+      assert.deepEqual(await readdir(join(t.state, "uploads")), []);
+    });
   });
 });
