@@ -195,8 +195,11 @@ function checkFields(
 /**
  * Quotes a name for a message as JSON does, with format characters escaped
  * too, so that the message shows the name as it is, not as it displays.
+ *
+ * @param name The name.
+ * @returns E.g. `"a\u202Egnp.exe"`.
  */
-function quoteName(name: string): string {
+export function quoteName(name: string): string {
   return JSON.stringify(name).replace(
     /\p{Cf}/gu,
     (char) =>

@@ -6,7 +6,8 @@
  * (name, resource, lifetime). A rerun of the same command finds it and sends
  * only the missing parts; a changed file (another size or time) finds none
  * and starts over, and so does a rerun with other options. While a run
- * uploads a file, a lock file beside the record keeps a second run off it.
+ * uploads a file, a lock file beside the record keeps a second run off it:
+ * that run uploads the file on its own, with no record.
  *
  * Records live in `$FILEURLS_STATE_DIR`, else `$XDG_STATE_HOME/fileurls`,
  * else `~/.local/state/fileurls`, under `uploads/`, readable by the owner
@@ -62,6 +63,11 @@ export interface Resume {
   forget(): Promise<void>;
   /** Lets another run upload this file. */
   release(): Promise<void>;
+  /**
+   * The process id of another run uploading this file, if one is: then
+   * this run has no record, and keeps none.
+   */
+  busy?: number;
 }
 
 /**
@@ -85,7 +91,6 @@ export function resumeDir(): string {
  * @param options The options of this run's upload.
  * @returns The record's upload URL, if one matches the file as it is now
  * and the options, and how to keep or drop it.
- * @throws {Error} If another running process is uploading the file.
  */
 export async function openResume(
   path: string,
@@ -103,7 +108,11 @@ export async function openResume(
   const dir = resumeDir();
   const file = join(dir, `${encodeHex(digest).slice(0, 32)}.json`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await lock(`${file}.lock`, absolute);
+  const busy = await lock(`${file}.lock`);
+  if (busy !== undefined) {
+    const none = () => Promise.resolve();
+    return { busy, save: none, forget: none, release: none };
+  }
   const kept = {
     name: options.name,
     resource: options.resource,
@@ -153,25 +162,20 @@ export async function openResume(
 /**
  * Takes the lock file of a record: it holds the process id of the run that
  * uploads the file. A lock whose process is gone is taken over.
+ *
+ * @returns `undefined` once taken, else the id of the process holding it.
  */
-async function lock(path: string, file: string): Promise<void> {
-  for (let attempt = 0; attempt < 2; attempt++) {
+async function lock(path: string): Promise<number | undefined> {
+  for (let attempt = 0;; attempt++) {
     try {
       await writeFile(path, String(process.pid), { flag: "wx", mode: 0o600 });
-      return;
+      return undefined;
     } catch (error) {
       if ((error as { code?: string }).code !== "EEXIST") throw error;
     }
     const pid = Number(await readFile(path, "utf8").catch(() => ""));
-    if (attempt === 0 && !isRunning(pid)) {
-      await rm(path, { force: true });
-      continue;
-    }
-    throw new Error(
-      `Cannot upload ${
-        JSON.stringify(file)
-      }: another fileurls upload of it is running (process ${pid}); wait for it to end, or stop it`,
-    );
+    if (attempt > 0 || isRunning(pid)) return pid;
+    await rm(path, { force: true });
   }
 }
 

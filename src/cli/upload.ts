@@ -9,6 +9,7 @@ import { stat } from "node:fs/promises";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { DEFAULT_RESOURCE } from "../api.ts";
+import { quoteName } from "../_params.ts";
 import { basename } from "../_path.ts";
 import type { Client } from "../client/client.ts";
 import { ApiError } from "../client/errors.ts";
@@ -191,8 +192,13 @@ export async function upload(args: string[]): Promise<number> {
       report.done(key, result, expiresAt, flush);
     } catch (error) {
       lines[key] = null;
-      // The client checks its arguments before any request.
-      if (error instanceof TypeError || error instanceof RangeError) {
+      // The client checks its arguments before any request: a name given
+      // with --name is a usage error, one taken from the file is this
+      // file's failure.
+      if (
+        (error instanceof TypeError || error instanceof RangeError) &&
+        (values.name !== undefined || !/: name /.test(messageOf(error)))
+      ) {
         usage ??= error;
         next = positionals.length;
         report.failed(key, "");
@@ -256,7 +262,15 @@ async function uploadPath(
     onNote: (note: string) => void;
   },
 ): Promise<UploadResult> {
-  await fileSize(path);
+  // A file that goes in one PUT has nothing to resume.
+  if (await fileSize(path) <= options.partSize) {
+    return await client.files.uploadFile(path, resource, {
+      name: options.name,
+      partSize: options.partSize,
+      lifetime: options.lifetime,
+      onProgress: options.onProgress,
+    });
+  }
   const record = await openResume(path, options.baseUrl, {
     name: options.name,
     resource,
@@ -276,6 +290,11 @@ async function uploadRecorded(
   options: Parameters<typeof uploadPath>[3],
   record: Resume,
 ): Promise<UploadResult> {
+  if (record.busy !== undefined) {
+    options.onNote(
+      `process ${record.busy} is uploading this file too: this upload cannot be resumed`,
+    );
+  }
   // An earlier upload this run will not resume is dropped at the API, rather
   // than kept until it expires.
   const dropped = options.resume
@@ -347,13 +366,13 @@ async function fileSize(path: string): Promise<number> {
   } catch (error) {
     const code = codeOf(error);
     throw new Error(
-      `Cannot upload ${JSON.stringify(path)}: ${
+      `Cannot upload ${quoteName(path)}: ${
         code === "ENOENT" ? "no such file" : messageOf(error)
       }`,
     );
   }
   if (!info.isFile()) {
-    throw new Error(`Cannot upload ${JSON.stringify(path)}: not a file`);
+    throw new Error(`Cannot upload ${quoteName(path)}: not a file`);
   }
   return info.size;
 }

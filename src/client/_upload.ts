@@ -14,7 +14,7 @@ import type {
   MultipartUpload,
   UploadedPart,
 } from "../api.ts";
-import { checkCreateParams, checkUploadParams } from "../_params.ts";
+import { checkCreateParams, checkUploadParams, quoteName } from "../_params.ts";
 import { runtime } from "../_runtime.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import { getStatus, sendParts } from "./_multipart.ts";
@@ -93,7 +93,7 @@ export async function uploadFile(
     partSize,
     concurrency,
     report,
-    action: `Cannot upload ${JSON.stringify(source.name)}`,
+    action: `Cannot upload ${quoteName(source.name)}`,
   };
   try {
     if (options.resume !== undefined) {

@@ -227,6 +227,34 @@ describe("fileurls at the command line", () => {
     assert.equal(await sha256(got), await sha256(bigBytes));
   });
 
+  test("a file whose name the API refuses fails alone, its name shown escaped; the others go", async () => {
+    const bidi = join(dir, "a\u202Egnp.exe");
+    await writeFile(bidi, "x");
+    const ran = await run(
+      ["upload", "-j", "-u", server.url, "-k", server.apiKey, small, bidi, big],
+      { env: state() },
+    );
+    assert.equal(ran.code, 1, ran.stderr);
+    assert.deepEqual(
+      ran.stdout.trimEnd().split("\n").map((line) => JSON.parse(line).file),
+      [small, big],
+    );
+    assert.match(
+      ran.stderr,
+      /Cannot upload "a\\u202Egnp\.exe": name "a\\u202Egnp\.exe" contains the format character U\+202E/,
+    );
+    assert.ok(!ran.stderr.includes("\u202E"), "no raw bidi control");
+  });
+
+  test("a refused --name is a usage error", async () => {
+    const ran = await run(
+      ["upload", "-u", server.url, "-k", server.apiKey, "-n", "a/b", small],
+      { env: state() },
+    );
+    assert.equal(ran.code, 2, ran.stderr);
+    assert.match(ran.stderr, /contains a slash/);
+  });
+
   test("bad --concurrency or --part-concurrency exits 2", async () => {
     const ran = await run(["upload", "-c", "0", "-u", server.url, small]);
     assert.equal(ran.code, 2);
