@@ -383,10 +383,10 @@ export function networkReason(error: unknown): string {
   ) {
     return "host not found";
   }
-  // The last two are how Node's fetch and Deno's tell of an answer whose
-  // connection closed midway.
+  // Then how Node's fetch and Deno's tell of an answer whose connection
+  // closed midway, and Deno's of one closed before any answer.
   if (
-    /ECONNRESET|ConnectionReset|connection reset|EPIPE|other side closed|error reading a body/i
+    /ECONNRESET|ConnectionReset|connection reset|EPIPE|other side closed|error reading a body|connection closed before message completed/i
       .test(text)
   ) {
     return "connection reset";
@@ -405,7 +405,11 @@ export function networkReason(error: unknown): string {
     const clause = openssl?.[1] ?? innermost?.split(": ").pop()?.trim();
     return `TLS: ${clause || "handshake failed"}`;
   }
-  return innermost || String(error);
+  // A URL in it loses its query, which may hold a signature.
+  return (innermost || String(error)).replace(
+    /(\bhttps?:\/\/[^\s?#()]*)[?#][^\s()]*/g,
+    "$1",
+  );
 }
 
 async function toApiError(

@@ -38,6 +38,23 @@ describe("networkReason()", () => {
     );
   });
 
+  test("names a connection Deno saw closed before the answer a reset one", () => {
+    const error = failed(
+      "error sending request from 127.0.0.1:52964 for http://127.0.0.1:8787/v1/files/z_a/a.bin?name=a.bin&exp=1&kid=k&sig=SECRET (127.0.0.1:8787): client error (SendRequest): connection closed before message completed",
+    );
+    assert.equal(networkReason(error), "connection reset");
+  });
+
+  test("never tells a URL's query, which may hold a signature", () => {
+    const error = failed(
+      "error sending request for url (https://bucket.example.com/key?X-Amz-Signature=SECRET&x=1): client error (Weird): something new",
+    );
+    assert.equal(
+      networkReason(error),
+      "error sending request for url (https://bucket.example.com/key): client error (Weird): something new",
+    );
+  });
+
   test("names a refused connection and a reset one alike on every runtime", () => {
     assert.equal(
       networkReason(failed("fetch failed", { code: "ECONNREFUSED" })),
