@@ -108,6 +108,16 @@ export function accessLog(
       )
       : request;
 
+    // A client gone before its answer was sent whole: some servers (Node's,
+    // Bun's) then never read the answer, nor cancel it.
+    let answered: { status: number; problem?: string } | undefined;
+    let sent = 0;
+    let gone = false;
+    request.signal?.addEventListener("abort", () => {
+      gone = true;
+      if (answered) end(answered.status, sent, " cut-off", answered.problem);
+    }, { once: true });
+
     let response: Response;
     try {
       response = await handler(counted);
@@ -120,11 +130,16 @@ export function accessLog(
     if (status >= 500) {
       problem = await errorMessage(response);
     }
+    answered = { status, problem };
+    if (gone) {
+      end(status, 0, " cut-off", problem);
+      await response.body?.cancel().catch(() => {});
+      return response;
+    }
     if (response.body === null) {
       end(status, 0, "", problem);
       return response;
     }
-    let sent = 0;
     const body = counting(response.body, {
       chunk: (size) => sent += size,
       done: () => end(status, sent, "", problem),

@@ -491,6 +491,31 @@ describe("fileurls serve's stop", () => {
     assert.equal(log(), "");
   });
 
+  test("logs an upload whose client went away, and does not wait for it", async () => {
+    const server = await serve(["--port", "0", "--data", join(dir, "gone")]);
+    const log = output(server);
+    const size = 64 * 1024;
+    const urls = await urlsFor(server, {
+      size,
+      mime_type: "application/octet-stream",
+    });
+    const uploader = await openSlow(server.port);
+    uploader.write(putHead(urls.upload_url, size));
+    uploader.write(new Uint8Array(size / 2).fill(7));
+    await new Promise((done) => setTimeout(done, 300));
+    uploader.destroy();
+    const path = new URL(urls.upload_url).pathname;
+    await until(
+      () => new RegExp(`PUT ${path} \\d+ sent=\\d+ received=`).test(log()),
+      "the line of the upload cut short",
+    );
+    assert.equal(await server.stop("SIGTERM"), 0);
+    assert.equal(
+      server.stderr(),
+      "fileurls serve: stopping on SIGTERM\nfileurls serve: stopped\n",
+    );
+  });
+
   test("says how many requests it lets finish, and logs an upload it ended with 503", async () => {
     const server = await serve([
       "--port",
