@@ -83,9 +83,35 @@ export async function listen(
     headers: options.headersTimeout ?? DEFAULT_TIMEOUT_MS,
     idle: options.idleTimeout ?? DEFAULT_TIMEOUT_MS,
   };
+  // Once stopping, a request that comes on a connection kept alive is
+  // refused: only those in flight go on.
+  let stopping = false;
+  const gated: Handler = (request) =>
+    stopping ? shuttingDown() : handler(request);
   const deno = denoGlobal();
-  if (deno !== undefined) return listenDeno(deno, handler, options, timeouts);
-  return await listenNode(handler, options, timeouts);
+  const server = deno !== undefined
+    ? listenDeno(deno, gated, options, timeouts)
+    : await listenNode(gated, options, timeouts);
+  return {
+    port: server.port,
+    close(close) {
+      stopping = true;
+      return server.close(close);
+    },
+  };
+}
+
+/** The answer to a request that comes once the server stops. */
+function shuttingDown(): Response {
+  return Response.json({
+    error: {
+      type: "unavailable",
+      message: "Cannot take the request: the server is shutting down",
+    },
+  }, {
+    status: 503,
+    headers: { "retry-after": "1", connection: "close" },
+  });
 }
 
 interface Timeouts {

@@ -516,6 +516,56 @@ describe("fileurls serve's stop", () => {
     );
   });
 
+  test("takes no new request on a connection kept alive, while uploads in flight finish", async () => {
+    const server = await serve([
+      "--port",
+      "0",
+      "--data",
+      join(dir, "stop-keep-alive"),
+      "--grace",
+      "2",
+    ]);
+    const host = `127.0.0.1:${server.port}`;
+    const create = `POST /v1/files/urls HTTP/1.1\r\nHost: ${host}\r\n` +
+      `Authorization: Bearer ${server.apiKey}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: 95\r\n\r\n` +
+      JSON.stringify({
+        name: "a.bin",
+        size: 10,
+        resource: "prediction",
+        mime_type: "application/octet-stream",
+      }).padEnd(95, " ");
+    // A connection kept alive after one answer.
+    const kept = await openSlow(server.port);
+    let answers = "";
+    kept.socket.on("data", (chunk: Uint8Array) => {
+      answers += Buffer.from(chunk).toString("latin1");
+    });
+    kept.write(create);
+    await until(() => / 201 /.test(answers), "the first answer");
+    // An upload in flight holds the server in its grace time.
+    const size = 64 * 1024;
+    const urls = await urlsFor(server, {
+      size,
+      mime_type: "application/octet-stream",
+    });
+    const uploader = await openSlow(server.port);
+    uploader.write(putHead(urls.upload_url, size));
+    uploader.drip(new Uint8Array(size).fill(7), 100, 8 * 1024);
+    await new Promise((done) => setTimeout(done, 200));
+    const stopped = server.stop("SIGTERM");
+    await until(() => /stopping/.test(server.stderr()), "the stop");
+    kept.write(create);
+    const { received } = await kept.closedWithin(15_000);
+    assert.equal(received.match(/HTTP\/1\.1 201/g)?.length, 1, received);
+    const [{ received: uploaded }, code] = await Promise.all([
+      uploader.closedWithin(15_000),
+      stopped,
+    ]);
+    assert.match(statusLine(uploaded), / 201 /);
+    assert.equal(code, 0);
+  });
+
   test("says how many requests it lets finish, and logs an upload it ended with 503", async () => {
     const server = await serve([
       "--port",
