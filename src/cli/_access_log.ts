@@ -110,12 +110,14 @@ export function accessLog(
 
     // A client gone before its answer was sent whole: some servers (Node's,
     // Bun's) then never read the answer, nor cancel it.
-    let answered: { status: number; problem?: string } | undefined;
+    const answered: { status?: number; problem?: string } = {};
     let sent = 0;
     let gone = false;
     request.signal?.addEventListener("abort", () => {
       gone = true;
-      if (answered) end(answered.status, sent, " cut-off", answered.problem);
+      if (answered.status !== undefined) {
+        end(answered.status, sent, " cut-off", answered.problem);
+      }
     }, { once: true });
 
     let response: Response;
@@ -130,7 +132,7 @@ export function accessLog(
     if (status >= 500) {
       problem = await errorMessage(response);
     }
-    answered = { status, problem };
+    Object.assign(answered, { status, problem });
     if (gone) {
       end(status, 0, " cut-off", problem);
       await response.body?.cancel().catch(() => {});

@@ -25,7 +25,14 @@ import { downloadExpiry } from "./_expiry.ts";
 import { plainReport, terminalReport } from "./_report.ts";
 import { openResume, type Resume } from "./_resume.ts";
 import { parseDuration } from "./_units.ts";
-import { codeOf, messageOf, print, UsageError } from "./_output.ts";
+import {
+  codeOf,
+  flushed,
+  messageOf,
+  print,
+  printError,
+  UsageError,
+} from "./_output.ts";
 
 /** The usage of `fileurls upload`. */
 export const UPLOAD_USAGE: string = `Usage: fileurls upload [options] FILE...
@@ -215,6 +222,27 @@ export async function upload(args: string[]): Promise<number> {
     }
   }
 
+  // Ctrl-C: what finished is told, and what went in parts is kept for a
+  // rerun, which resumes it.
+  const onSignal = async () => {
+    report.close();
+    const held = positionals.flatMap((file, i) =>
+      i >= printed && typeof lines[i] === "string"
+        ? [`  ${quoteName(file)}: ${lines[i]!.trimEnd()}\n`]
+        : []
+    );
+    printError(
+      "fileurls upload: interrupted; run the same command again to resume the files sent in parts\n" +
+        (held.length > 0
+          ? `finished, not printed above since a file before them was not:\n${
+            held.join("")
+          }`
+          : ""),
+    );
+    await flushed();
+    process.exit(130);
+  };
+  process.on("SIGINT", onSignal);
   try {
     await Promise.all(
       Array.from(
@@ -225,6 +253,7 @@ export async function upload(args: string[]): Promise<number> {
       ),
     );
   } finally {
+    process.off("SIGINT", onSignal);
     report.close();
   }
   if (usage !== undefined) throw new UsageError(messageOf(usage));

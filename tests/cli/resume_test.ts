@@ -5,6 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import process from "node:process";
 import {
   mkdir,
   mkdtemp,
@@ -120,6 +121,76 @@ describe("fileurls upload, killed and run again", () => {
         await readdir(join(state, "uploads")),
         [],
         "record gone",
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("Ctrl-C tells what finished and that a rerun resumes", async () => {
+    const big = join(dir, "interrupted.bin");
+    await writeFile(big, randomBytes(12 * MiB));
+    const small = join(dir, "small.txt");
+    await writeFile(small, "hello\n");
+    const proxy = await startCutProxy(
+      server.port,
+      /PUT [^ ]*\/parts\/2\?/,
+      MiB,
+      "stall",
+    );
+    try {
+      const [command, ...prefix] = cliCommand();
+      const child = spawn(command, [
+        ...prefix,
+        "upload",
+        "--base-url",
+        `${proxy.url}/v1`,
+        "--part-size",
+        "5",
+        big,
+        small,
+      ], {
+        cwd: ROOT,
+        env: cleanEnv({
+          FILEURLS_API_KEY: server.apiKey,
+          FILEURLS_STATE_DIR: join(dir, "state-interrupted"),
+        }),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      running.add(child);
+      let stdout = "";
+      let stderr = "";
+      child.stdout!.setEncoding("utf8").on("data", (text) => stdout += text);
+      child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+      const exited = new Promise<number | null>((done) =>
+        child.once("exit", (code) => done(code))
+      );
+      // The small file goes in one PUT, while part 2 of the big one stalls.
+      await waitFor(
+        () =>
+          Promise.resolve(
+            proxy.cut() &&
+              proxy.lines().some((l) => /^PUT \/v1\/files\/[^/?]+\?/.test(l)),
+          ),
+        "the small file's PUT and the stalled part",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Deno's child.kill() reports a signal whatever the exit status.
+      process.kill(child.pid!, "SIGINT");
+      assert.equal(await exited, 130, stderr);
+      running.delete(child);
+      assert.equal(stdout, "", "the big file, first, never finished");
+      assert.match(
+        stderr,
+        /interrupted; run the same command again to resume the files sent in parts\n/,
+      );
+      assert.match(
+        stderr,
+        new RegExp(
+          `finished, not printed above[^\\n]*\\n  "${
+            small.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+          }": http://\\S+\\n`,
+        ),
       );
     } finally {
       await proxy.close();
