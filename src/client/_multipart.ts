@@ -23,6 +23,7 @@ import { requiredHeaders } from "./_required_headers.ts";
 import type { Source } from "./_source.ts";
 import { nodeFetch } from "./_node_http.ts";
 import { checkUrl } from "./_url.ts";
+import { unlessAborted } from "./_retry.ts";
 
 /** What a multipart send needs besides the source. */
 export interface MultipartSend {
@@ -84,7 +85,10 @@ export async function sendParts(
       const offset = (number - 1) * partSize;
       if (offset >= source.size!) return undefined;
       const length = Math.min(partSize, source.size! - offset);
-      return [number, await source.readAt(offset, length, into)];
+      return [
+        number,
+        await unlessAborted(source.readAt(offset, length, into), signal),
+      ];
     }
     const turn = reading.then(async () => {
       if (ended) return undefined;
@@ -94,7 +98,8 @@ export async function sendParts(
       return [nextNumber++, bytes] as [number, Uint8Array];
     });
     reading = turn.catch(() => {});
-    return await turn;
+    // A source that stalls holds the next reads, not an abort.
+    return await unlessAborted(turn, signal);
   }
 
   async function worker(): Promise<void> {

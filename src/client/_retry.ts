@@ -59,6 +59,30 @@ export function retryDelay(
 }
 
 /**
+ * Waits for a promise, unless the signal aborts first: then rejects with its
+ * reason, leaving the promise to settle on its own. For reads of the caller's
+ * source, which may never end.
+ *
+ * @param promise What is waited for.
+ * @param signal Stops the wait.
+ * @returns What the promise resolves with.
+ */
+export function unlessAborted<T>(
+  promise: Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
+}
+
+/**
  * Waits, unless the signal aborts first.
  *
  * @param ms Milliseconds.

@@ -23,6 +23,7 @@ import { requiredHeaders } from "./_required_headers.ts";
 import { openSource, type Source } from "./_source.ts";
 import { checkFileUrls, checkUrl } from "./_url.ts";
 import { readJson } from "./_body.ts";
+import { unlessAborted } from "./_retry.ts";
 import type {
   FileContent,
   UploadOptions,
@@ -102,10 +103,10 @@ export async function uploadFile(
     let head: Uint8Array | undefined;
     if (source.size === undefined) {
       // A stream: one part tells whether it fits in a single PUT.
-      head = await source.next!(partSize);
+      head = await unlessAborted(source.next!(partSize), options.signal);
       const more = head.byteLength < partSize
         ? new Uint8Array(0)
-        : await source.next!(1);
+        : await unlessAborted(source.next!(1), options.signal);
       if (more.byteLength === 0) {
         return await single(upload, head);
       }
@@ -117,7 +118,11 @@ export async function uploadFile(
     return await multipart(upload);
   } finally {
     settled = true;
-    await source.close();
+    // A source stalled in a read may never close (an async generator
+    // waiting): after an abort, it is not waited for.
+    const closing = source.close();
+    if (options.signal?.aborted) closing.catch(() => {});
+    else await closing;
   }
 }
 

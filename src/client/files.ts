@@ -18,7 +18,8 @@ import type { Client } from "./client.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import { type Transport, transportOf } from "./_request.ts";
 import { uploadFile } from "./_upload.ts";
-import { checkFileUrls } from "./_url.ts";
+import { checkFileUrls, checkUrl } from "./_url.ts";
+import { unlessAborted } from "./_retry.ts";
 import {
   createDownloadUrl,
   deleteFile,
@@ -360,11 +361,19 @@ export class Files {
     signal: AbortSignal | undefined,
   ): Promise<MultipartUpload | undefined> {
     let answer: { status: number; body: unknown };
+    // Not cut by the signal: an upload the API made as the signal aborted
+    // would stay behind. It is deleted as soon as it is known.
+    const creating = this.#transport.json("POST", "/files/uploads", params, {
+      action,
+    });
+    creating.then(async ({ body }) => {
+      if (!signal?.aborted) return;
+      const url = (body as MultipartUpload | undefined)?.upload_url;
+      checkUrl(url, "upload_url", action);
+      await this.#transport.delete(url!, { action: `${action}: cannot abort` });
+    }).catch(() => {});
     try {
-      answer = await this.#transport.json("POST", "/files/uploads", params, {
-        action,
-        signal,
-      });
+      answer = await unlessAborted(creating, signal);
     } catch (error) {
       // An API without multipart uploads.
       if (

@@ -319,6 +319,101 @@ describe("uploadFile() in parts, when things go wrong", () => {
     }
   });
 
+  for (const kind of ["stream", "async iterable"] as const) {
+    test(
+      `an abort stops a ${kind} that stalls, before and after the upload started: nothing stays`,
+      {
+        timeout: 20_000,
+      },
+      async () => {
+        const api = await startRouteApi();
+        try {
+          // Stalls for good after `given` bytes.
+          const stalled = (given: number) => {
+            const data = bytes(given, 17);
+            if (kind === "stream") {
+              let sent = false;
+              return new ReadableStream<Uint8Array>({
+                async pull(controller) {
+                  if (sent) return await new Promise<void>(() => {});
+                  sent = true;
+                  controller.enqueue(data);
+                },
+              });
+            }
+            return (async function* () {
+              yield data;
+              await new Promise<void>(() => {});
+            })();
+          };
+          for (const given of [PART / 2, PART * 3 + 5]) {
+            const controller = new AbortController();
+            const reason = new Error("stop");
+            let uploadUrl: string | undefined;
+            setTimeout(() => controller.abort(reason), 300);
+            const error = await client(api).files.uploadFile(
+              stalled(given),
+              "prediction",
+              {
+                name: "a.bin",
+                partSize: PART,
+                signal: controller.signal,
+                onProgress: (p) => (uploadUrl ??= p.uploadUrl),
+              },
+            ).catch((e) => e);
+            assert.equal(error, reason, `${given} bytes`);
+            if (given > PART) {
+              // Parts 1 to 3 went, and the upload was deleted.
+              assert.ok(uploadUrl, "the upload started");
+              assert.equal((await api.app.request(uploadUrl)).status, 404);
+            } else {
+              assert.equal(uploadUrl, undefined, "nothing started");
+            }
+          }
+        } finally {
+          await api.close();
+        }
+      },
+    );
+  }
+
+  test("an abort while the API creates the upload deletes it once made: nothing stays", async () => {
+    const created: string[] = [];
+    const api = await startRouteApi({
+      // The API takes its time to make the upload.
+      authorize: async () => {
+        await new Promise((done) => setTimeout(done, 300));
+        return true;
+      },
+      onUploaded: (file) => void created.push(file.key),
+    });
+    try {
+      const controller = new AbortController();
+      const reason = new Error("stop");
+      setTimeout(() => controller.abort(reason), 50);
+      const started = Date.now();
+      const error = await client(api).files.uploadFile(
+        bytes(PART * 3, 18),
+        "prediction",
+        { name: "a.bin", partSize: PART, signal: controller.signal },
+      ).catch((e) => e);
+      assert.equal(error, reason);
+      assert.ok(Date.now() - started < 250, "rejected at the abort");
+      // The upload the API made after the abort is deleted at once.
+      const deadline = Date.now() + 5_000;
+      while (!api.requests.some((r) => r.method === "DELETE")) {
+        assert.ok(Date.now() < deadline, "no DELETE of the upload");
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      const deleted = api.requests.find((r) => r.method === "DELETE")!;
+      const answer = await api.app.request(`http://localhost${deleted.target}`);
+      assert.equal(answer.status, 404, "the upload is gone");
+      assert.deepEqual(created, []);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("a part whose connection goes silent fails after timeout with a TimeoutError that tells the uploadUrl", async () => {
     const api = await startRouteApi();
     const port = Number(new URL(api.url).port);
