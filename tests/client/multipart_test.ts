@@ -292,6 +292,49 @@ describe("uploadFile() in parts, when things go wrong", () => {
     }
   });
 
+  test("resuming a completed upload checks the file: the same bytes answer the file, others are refused", async () => {
+    const api = await startRouteApi();
+    try {
+      const a = bytes(PART * 2 + 7, 19);
+      const b = bytes(PART * 2 + 7, 20);
+      let uploadUrl: string | undefined;
+      const options = { name: "a.bin", partSize: PART };
+      const first = await client(api).files.uploadFile(a, "prediction", {
+        ...options,
+        onProgress: (p) => (uploadUrl ??= p.uploadUrl),
+      });
+      for (const input of [a, new Blob([a]), streamOf(a, 1000)]) {
+        const again = await client(api).files.uploadFile(input, "prediction", {
+          ...options,
+          resume: uploadUrl,
+        });
+        assert.deepEqual(
+          [again.id, again.sha256, again.size],
+          [first.id, first.sha256, first.size],
+        );
+      }
+      const before = api.requests.length;
+      for (const input of [b, streamOf(b, 1000)]) {
+        const error = await client(api).files.uploadFile(input, "prediction", {
+          ...options,
+          resume: uploadUrl,
+        }).catch((e) => e);
+        assert.ok(error instanceof FileUrlsError, String(error));
+        assert.match(
+          error.message,
+          /the upload was completed with other bytes \(SHA-256 of parts \S+-3, this file's \S+-3\)/,
+        );
+      }
+      // Only the status was asked for.
+      assert.deepEqual(
+        api.requests.slice(before).map((r) => r.method),
+        ["GET", "GET"],
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
   test("an aborted signal aborts the upload at the API: nothing stays", async () => {
     const api = await startRouteApi();
     try {
