@@ -112,10 +112,15 @@ export async function openSource(
     return source;
   }
   if (content instanceof Blob) {
-    // A File, or a Bun.file(), whose name is its path.
+    // A File's name is the file's name, to check as it is; a Bun.file() (a
+    // Blob, not a File) has its path for a name.
     const own = (content as { name?: unknown }).name;
     const name = options.name ??
-      (typeof own === "string" && own !== "" ? basename(own) : undefined);
+      (typeof own !== "string" || own === ""
+        ? undefined
+        : content instanceof File
+        ? own
+        : basename(own));
     return blobSource(requireName(name, "a Blob"), content, options);
   }
   if (content instanceof ArrayBuffer || ArrayBuffer.isView(content)) {

@@ -257,6 +257,18 @@ describe("bad arguments throw before any request", () => {
       TypeError,
     ],
     [
+      "a File whose name the API would refuse: a path",
+      () => files().upload(new File(["x"], "dir/a.txt"), "prediction"),
+      /Cannot upload "dir\/a\.txt": name "dir\/a\.txt" contains a slash or backslash/,
+      TypeError,
+    ],
+    [
+      "a File whose name the API would refuse: a Windows path",
+      () => files().upload(new File(["x"], "..\\..\\evil.exe"), "prediction"),
+      /contains a slash or backslash/,
+      TypeError,
+    ],
+    [
       "a name the API would refuse: over 255 UTF-8 bytes",
       () =>
         files().upload(new Uint8Array(3), "prediction", {
