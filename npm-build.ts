@@ -44,7 +44,12 @@ const OUT = join(ROOT, "npm");
 const SCRATCH = join(ROOT, ".tmp", "npm-test");
 const BIN = join(ROOT, "node_modules", ".bin");
 const NAME = "fileurls";
-const NODE_ENGINES = ">=20";
+/**
+ * The oldest Node taken: 20.16 has `process.getBuiltinModule`, through which
+ * the runtime-neutral core reaches `node:fs`, `node:http` and `node:crypto`
+ * without importing them (file paths, parts and checksums need them).
+ */
+const NODE_ENGINES = ">=20.16";
 /** Dependencies that only some entry points need: optional peers. */
 const PEERS = new Set(["hono"]);
 
