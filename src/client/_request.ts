@@ -386,7 +386,7 @@ export function networkReason(error: unknown): string {
   // Then how Node's fetch and Deno's tell of an answer whose connection
   // closed midway, and Deno's of one closed before any answer.
   if (
-    /ECONNRESET|ConnectionReset|connection reset|EPIPE|other side closed|error reading a body|connection closed before message completed/i
+    /ECONNRESET|ConnectionReset|connection reset|EPIPE|Broken pipe|other side closed|error reading a body|connection closed before message completed/i
       .test(text)
   ) {
     return "connection reset";

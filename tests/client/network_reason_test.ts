@@ -43,6 +43,13 @@ describe("networkReason()", () => {
       "error sending request from 127.0.0.1:52964 for http://127.0.0.1:8787/v1/files/z_a/a.bin?name=a.bin&exp=1&kid=k&sig=SECRET (127.0.0.1:8787): client error (SendRequest): connection closed before message completed",
     );
     assert.equal(networkReason(error), "connection reset");
+    // And a body cut off by a server that answered early, then closed.
+    assert.equal(
+      networkReason(
+        failed("error writing a body to connection: Broken pipe (os error 32)"),
+      ),
+      "connection reset",
+    );
   });
 
   test("never tells a URL's query, which may hold a signature", () => {
