@@ -55,6 +55,20 @@ async function urlsFor(
 }
 
 /** Uploads the 5 bytes `hello` that {@linkcode urlsFor} declares. */
+/**
+ * Starts an upload of `size` bytes on a connection of its own: its head is
+ * sent, its body is the caller's to send.
+ */
+async function openUpload(server: Serving, size: number) {
+  const urls = await urlsFor(server, {
+    size,
+    mime_type: "application/octet-stream",
+  });
+  const uploader = await openSlow(server.port);
+  uploader.write(putHead(urls.upload_url, size));
+  return { uploader, path: new URL(urls.upload_url).pathname };
+}
+
 async function putHello(uploadUrl: string): Promise<void> {
   const put = await fetch(uploadUrl, {
     method: "PUT",
@@ -495,16 +509,10 @@ describe("fileurls serve's stop", () => {
     const server = await serve(["--port", "0", "--data", join(dir, "gone")]);
     const log = output(server);
     const size = 64 * 1024;
-    const urls = await urlsFor(server, {
-      size,
-      mime_type: "application/octet-stream",
-    });
-    const uploader = await openSlow(server.port);
-    uploader.write(putHead(urls.upload_url, size));
+    const { uploader, path } = await openUpload(server, size);
     uploader.write(new Uint8Array(size / 2).fill(7));
     await new Promise((done) => setTimeout(done, 300));
     uploader.destroy();
-    const path = new URL(urls.upload_url).pathname;
     await until(
       () => new RegExp(`PUT ${path} \\d+ sent=\\d+ received=`).test(log()),
       "the line of the upload cut short",
@@ -545,12 +553,7 @@ describe("fileurls serve's stop", () => {
     await until(() => / 201 /.test(answers), "the first answer");
     // An upload in flight holds the server in its grace time.
     const size = 64 * 1024;
-    const urls = await urlsFor(server, {
-      size,
-      mime_type: "application/octet-stream",
-    });
-    const uploader = await openSlow(server.port);
-    uploader.write(putHead(urls.upload_url, size));
+    const { uploader } = await openUpload(server, size);
     uploader.drip(new Uint8Array(size).fill(7), 100, 8 * 1024);
     await new Promise((done) => setTimeout(done, 200));
     const stopped = server.stop("SIGTERM");
@@ -577,14 +580,8 @@ describe("fileurls serve's stop", () => {
     ]);
     const log = output(server);
     const size = 64 * 1024;
-    const urls = await urlsFor(server, {
-      size,
-      mime_type: "application/octet-stream",
-    });
-    const uploader = await openSlow(server.port);
-    uploader.write(putHead(urls.upload_url, size));
+    const { uploader, path } = await openUpload(server, size);
     uploader.drip(new Uint8Array(size).fill(7), 1000, 8 * 1024);
-    const path = new URL(urls.upload_url).pathname;
     await new Promise((done) => setTimeout(done, 500));
     const [{ received }, code] = await Promise.all([
       uploader.closedWithin(20_000),
