@@ -295,6 +295,11 @@ export class ProgressDisplay {
     return state;
   }
 
+  /** Redraws now, whatever the interval: for news worth showing at once. */
+  redraw(): void {
+    this.#draw();
+  }
+
   /** Redraws soon: at most once per interval. */
   changed(): void {
     if (this.#timer !== undefined) return;

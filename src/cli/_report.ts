@@ -70,13 +70,17 @@ export function terminalReport(): Report {
     progress(key, { loaded, total, retry }) {
       const state = states.get(key);
       if (state === undefined) return;
+      // The size, once known, is shown at once: an upload may be over
+      // before the next redraw.
+      const sized = state.total === undefined && total !== undefined;
       advance(state, loaded, total, display.now());
       if (retry !== undefined) {
         state.note = `retrying${
           retry.part === undefined ? "" : ` part ${retry.part}`
         } (${retry.reason})`;
       }
-      display.changed();
+      if (sized) display.redraw();
+      else display.changed();
     },
     note(key, note) {
       const state = states.get(key);
