@@ -144,6 +144,8 @@ describe("s3Storage() managing files against s3rver", () => {
       new URL(urls.upload_url).pathname,
       `/${s3.bucket}/${prefix}${key}`,
     );
+    // S3 tells times in whole seconds: the upload is no older than this.
+    const before = Math.floor(Date.now() / 1000) * 1000;
     const put = await fetch(urls.upload_url, {
       method: "PUT",
       headers: { "content-type": "text/plain", "if-none-match": "*" },
@@ -156,7 +158,6 @@ describe("s3Storage() managing files against s3rver", () => {
       cursor: undefined,
     });
 
-    const before = Math.floor(Date.now() / 1000) * 1000;
     const first = await store.confirm!(key, info);
     assert.equal(first.confirmed, true);
     const { uploadedAt, ...rest } = first.file;
