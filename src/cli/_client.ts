@@ -129,6 +129,9 @@ export function explain(
         : `is the base URL right? It usually ends in /v1, as in ${baseUrl}/v1`;
       return `${message}${tried}\nhint: ${hint}`;
     }
+    if (error.status === 413) {
+      return `${message}\nhint: the API takes no file this large; fileurls serve takes up to its --max-size (1GiB unless given)`;
+    }
     if (error.status === 401) {
       return hasKey
         ? `${message}\nhint: use the key fileurls serve printed at start: it keeps it in <data>/api-key (./fileurls-data/api-key by default) unless --api-key or FILEURLS_API_KEY gave it`
