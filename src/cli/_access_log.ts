@@ -108,14 +108,15 @@ export function accessLog(
       )
       : request;
 
-    // A client gone before its answer was sent whole: some servers (Node's,
-    // Bun's) then never read the answer, nor cancel it.
+    // A client gone before its answer was sent: some servers (Node's, Bun's)
+    // then never read the answer, nor cancel it. (Deno also aborts the
+    // signal once an answer is sent: by then its body has been read.)
     const answered: { status?: number; problem?: string } = {};
     let sent = 0;
     let gone = false;
     request.signal?.addEventListener("abort", () => {
       gone = true;
-      if (answered.status !== undefined) {
+      if (answered.status !== undefined && sent === 0) {
         end(answered.status, sent, " cut-off", answered.problem);
       }
     }, { once: true });
