@@ -98,6 +98,28 @@ async function storedParts(
   return parts ?? await gone(config, session, action);
 }
 
+/**
+ * Refuses an upload that is no longer open: 409 once complete, 404 once
+ * aborted or gone. Asks `exists()` where the store has it, else lists the
+ * parts; a presigned store's bucket is asked only with `askBucket` (it costs
+ * a request).
+ */
+async function requireOpen(
+  config: Config,
+  session: Session,
+  action: string,
+  askBucket: boolean,
+): Promise<void> {
+  const store = requireMultipart(config, action);
+  if (store.exists !== undefined) {
+    if (!await store.exists(session.id, session.uploadId)) {
+      await gone(config, session, action);
+    }
+  } else if (askBucket || !config.presigned) {
+    await storedParts(config, session, action);
+  }
+}
+
 /** Why an upload the store no longer has is gone: 409 complete, else 404. */
 async function gone(
   config: Config,
@@ -141,13 +163,8 @@ async function status(config: Config, session: Session): Promise<Response> {
 async function abort(config: Config, session: Session): Promise<Response> {
   const action = "Cannot abort the upload";
   const store = requireMultipart(config, action);
-  if (await statFile(config, session.id) !== undefined) {
-    throw new RouteError(409, `${action}: the upload is already complete`);
-  }
-  const open = store.exists !== undefined
-    ? await store.exists(session.id, session.uploadId)
-    : await store.list(session.id, session.uploadId) !== undefined;
-  if (!open) await gone(config, session, action);
+  // Complete already: 409; aborted already: 404.
+  await requireOpen(config, session, action, true);
   await store.abort(session.id, session.uploadId);
   // A completion that won the race: the file is whole, and it stays.
   if (await statFile(config, session.id) !== undefined) {
@@ -258,13 +275,7 @@ async function partUrls(
   // Parts of a complete or aborted upload are refused here, where the
   // store tells cheaply; a bucket refuses them itself (NoSuchUpload), and
   // asking it before every part would cost a request each.
-  if (store.exists !== undefined) {
-    if (!await store.exists(session.id, session.uploadId)) {
-      await gone(config, session, action);
-    }
-  } else if (!config.presigned) {
-    await storedParts(config, session, action);
-  }
+  await requireOpen(config, session, action, false);
 
   const nowSeconds = Math.floor(config.now() / 1000);
   const exp = Math.min(session.exp, nowSeconds + config.uploadTtl);

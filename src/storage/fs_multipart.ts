@@ -14,10 +14,8 @@
  * whole, at once, and only once (never onto a deleted key's tombstone).
  *
  * Lock files in `parts/` keep two writers off the same bytes, across
- * processes too: one per part being written, and one while completing. A
- * writer refreshes its lock every 5 s while it holds it, however slowly its
- * body comes; a lock untouched for 30 s is left from a crash and is
- * taken over. Aborting moves the folder aside in one rename before removing
+ * processes too (`_fs_lock.ts`): one per part being written, and one while
+ * completing; only a crash's lock is ever taken over. Aborting moves the folder aside in one rename before removing
  * it, so that a completion racing it either published the whole file first
  * or finds nothing left to publish.
  *
@@ -32,7 +30,6 @@ import {
   rename,
   rm,
   stat as statPath,
-  utimes,
   writeFile,
 } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -50,7 +47,7 @@ import {
 } from "./mod.ts";
 import type { StorageMultipart } from "./mod.ts";
 import type { StoredFile, StoredPart } from "./mod.ts";
-import { checkKept, checkKey, completedFile } from "./_common.ts";
+import { checkKept, checkKey, chunksOf, completedFile } from "./_common.ts";
 import {
   DIR_MODE,
   FILE_MODE,
@@ -63,11 +60,8 @@ import {
   writeNewFile,
 } from "./_fs.ts";
 import { aside } from "./_fs_delete.ts";
+import { isLocked, lock } from "./_fs_lock.ts";
 
-/** A lock untouched for this long is left from a crash. */
-const LOCK_STALE_MS = 30_000;
-/** How often a held lock is refreshed. */
-const LOCK_BEAT_MS = 5_000;
 /** How long an upload that names no expiry may last: a day. */
 const DEFAULT_TTL_MS = 86_400_000;
 /** The name of an upload's folder: `.upload-{key}-{uploadId}`. */
@@ -157,7 +151,9 @@ export function fsMultipart(
         // uploader of the same file): they are on disk already, and the
         // stored part is left alone while the body is read and checked.
         if (await hasMarker(folder, part)) {
-          await drain(body);
+          for await (const _ of chunksOf(body)) {
+            // Read and checked, not kept.
+          }
           return { ...part };
         }
         // The old bytes of this part are about to change: forget them first.
@@ -391,73 +387,10 @@ async function hasMarker(folder: string, part: StoredPart): Promise<boolean> {
   }
 }
 
-/** Reads a body to its end, keeping nothing: its checks run as it is read. */
-async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
-  const reader = body.getReader();
-  while (!(await reader.read()).done) {
-    // Nothing to keep.
-  }
-}
-
 async function removeMarkers(folder: string, number: number): Promise<void> {
   for (const entry of await readdir(join(folder, "parts"))) {
     if (MARKER.exec(entry)?.[1] === String(number)) {
       await rm(join(folder, "parts", entry), { force: true });
     }
-  }
-}
-
-/**
- * Takes the lock `parts/{name}.lock`, taking over one that is stale.
- *
- * @returns Releases the lock.
- * @throws {StorageConflictError} If another writer holds it.
- */
-async function lock(
-  folder: string,
-  name: string,
-  key: string,
-): Promise<() => Promise<void>> {
-  const path = join(folder, "parts", `${name}.lock`);
-  const token = randomId();
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(path, token, { flag: "wx", mode: FILE_MODE });
-      // Fresh for as long as it is held, so that only a crash leaves a lock
-      // that looks stale, whatever the route's body timeout.
-      const beat = setInterval(() => {
-        const now = Date.now() / 1000;
-        utimes(path, now, now).catch(() => {});
-      }, LOCK_BEAT_MS);
-      return async () => {
-        clearInterval(beat);
-        // A lock taken over (its holder stalled past LOCK_STALE_MS) is no
-        // longer this one: it stays.
-        const held = await readFile(path, "utf8").catch(() => undefined);
-        if (held === token) await rm(path, { force: true });
-      };
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") throw error;
-      if (attempt > 0 || await isLocked(folder, name)) {
-        throw new StorageConflictError(`${key} ${name}`);
-      }
-      await rm(path, { force: true });
-    }
-  }
-  throw new StorageConflictError(`${key} ${name}`);
-}
-
-/** Whether `parts/{name}.lock` exists and is fresh at `now`. */
-async function isLocked(
-  folder: string,
-  name: string,
-  now: number = Date.now(),
-): Promise<boolean> {
-  try {
-    const info = await statPath(join(folder, "parts", `${name}.lock`));
-    return now - info.mtimeMs < LOCK_STALE_MS;
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
   }
 }
