@@ -82,17 +82,15 @@ export async function sendParts(
   ): Promise<[number, Uint8Array] | undefined> {
     if (source.readAt) {
       const number = nextNumber++;
-      const offset = (number - 1) * partSize;
-      if (offset >= source.size!) return undefined;
-      const length = Math.min(partSize, source.size! - offset);
-      return [
-        number,
-        await unlessAborted(source.readAt(offset, length, into), signal),
-      ];
+      const bytes = await unlessAborted(
+        readPart(source, number, partSize, into),
+        signal,
+      );
+      return bytes === undefined ? undefined : [number, bytes];
     }
     const turn = reading.then(async () => {
       if (ended) return undefined;
-      const bytes = await source.next!(partSize, into);
+      const bytes = (await readPart(source, nextNumber, partSize, into))!;
       if (bytes.byteLength < partSize) ended = true;
       if (bytes.byteLength === 0) return undefined;
       return [nextNumber++, bytes] as [number, Uint8Array];
@@ -231,6 +229,56 @@ function partBody(
     },
   }, { highWaterMark: 0 });
   return { body: stream, duplex: "half" };
+}
+
+/**
+ * Reads part `number` into `into`: from its offset where the source is
+ * seekable, else the source's next bytes (parts are then read in order).
+ *
+ * @returns The bytes, fewer than `partSize` only for the last part (none at
+ * the end of a one-way source), or `undefined` past a seekable source's end.
+ */
+function readPart(
+  source: Source,
+  number: number,
+  partSize: number,
+  into: Uint8Array,
+): Promise<Uint8Array | undefined> {
+  if (!source.readAt) return source.next!(partSize, into);
+  const offset = (number - 1) * partSize;
+  if (offset >= source.size!) return Promise.resolve(undefined);
+  const length = Math.min(partSize, source.size! - offset);
+  return source.readAt(offset, length, into);
+}
+
+/**
+ * The composite SHA-256 of a whole source in parts of `partSize`, as a
+ * completion answers it; the source is read once, into one buffer.
+ *
+ * @param source The file.
+ * @param partSize The upload's part size.
+ * @param signal Stops the reading.
+ * @returns `base64-N`.
+ */
+export async function compositeOf(
+  source: Source,
+  partSize: number,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const digests: string[] = [];
+  let buffer: Uint8Array = new Uint8Array(partSize);
+  for (let number = 1;; number++) {
+    const bytes = await unlessAborted(
+      readPart(source, number, partSize, buffer),
+      signal,
+    );
+    if (bytes === undefined || bytes.byteLength === 0) break;
+    digests.push(await sha256Base64(bytes));
+    // A byte stream hands its memory back in another ArrayBuffer.
+    if (buffer.byteLength === 0) buffer = new Uint8Array(bytes.buffer);
+    if (!source.readAt && bytes.byteLength < partSize) break;
+  }
+  return await compositeSha256(digests);
 }
 
 /** Completes the upload; an upload completed already is looked up. */

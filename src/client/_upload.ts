@@ -16,9 +16,8 @@ import type {
 } from "../api.ts";
 import { checkCreateParams, checkUploadParams, quoteName } from "../_params.ts";
 import { runtime } from "../_runtime.ts";
-import { compositeSha256, sha256Base64 } from "../_sha256.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
-import { getStatus, sendParts } from "./_multipart.ts";
+import { compositeOf, getStatus, sendParts } from "./_multipart.ts";
 import { retryReason, type Transport } from "./_request.ts";
 import { requiredHeaders } from "./_required_headers.ts";
 import { openSource, type Source } from "./_source.ts";
@@ -353,35 +352,6 @@ async function resume(
     status.parts.map((part) => [part.number, part]),
   );
   return await sendAll(upload, uploadUrl, status.id, status.part_size, stored);
-}
-
-/** The composite SHA-256 of a source in parts of `partSize`, read once. */
-async function compositeOf(
-  source: Source,
-  partSize: number,
-  signal: AbortSignal | undefined,
-): Promise<string> {
-  const digests: string[] = [];
-  let buffer: Uint8Array = new Uint8Array(partSize);
-  for (let offset = 0;; offset += partSize) {
-    let bytes: Uint8Array;
-    if (source.readAt) {
-      if (offset >= source.size!) break;
-      const length = Math.min(partSize, source.size! - offset);
-      bytes = await unlessAborted(
-        source.readAt(offset, length, buffer),
-        signal,
-      );
-    } else {
-      bytes = await unlessAborted(source.next!(partSize, buffer), signal);
-      if (bytes.byteLength === 0) break;
-    }
-    digests.push(await sha256Base64(bytes));
-    // A byte stream hands its memory back in another ArrayBuffer.
-    if (buffer.byteLength === 0) buffer = new Uint8Array(bytes.buffer);
-    if (!source.readAt && bytes.byteLength < partSize) break;
-  }
-  return await compositeSha256(digests);
 }
 
 async function sendAll(
