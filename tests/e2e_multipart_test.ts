@@ -16,6 +16,8 @@ import { serveApp, type Served } from "./_serve.ts";
 import { API_KEY, SECRET } from "./_route.ts";
 import { randomBytes, sha256 } from "./_data.ts";
 import { startCutProxy } from "./_cut_proxy.ts";
+import { sha256Base64 } from "../src/_sha256.ts";
+import { openSlow, putHead } from "./_slow_client.ts";
 
 const PART = 256 * 1024;
 
@@ -52,10 +54,16 @@ function counting(storage: Storage, received: Map<number, number[]>): Storage {
   };
 }
 
-async function serve(storage: Storage): Promise<Served> {
+async function serve(storage: Storage, bodyTimeout?: number): Promise<Served> {
   const app = new Hono().route(
     "/v1",
-    filesRoute({ storage, secret: SECRET, apiKeys: [API_KEY], minPartSize: 1 }),
+    filesRoute({
+      storage,
+      secret: SECRET,
+      apiKeys: [API_KEY],
+      minPartSize: 1,
+      ...(bodyTimeout ? { bodyTimeout } : {}),
+    }),
   );
   return await serveApp(app);
 }
@@ -125,6 +133,69 @@ describe("uploadFile() in parts to filesRoute on loopback", () => {
       assert.match(String(error), /stop/);
       assert.deepEqual(await readdir(folder), []);
     } finally {
+      await server.close();
+    }
+  });
+
+  test("a part whose earlier connection the server still holds is sent again after the 409's Retry-After", async () => {
+    const folder = join(dir, "held");
+    const server = await serve(fsStorage({ dir: folder }), 1000);
+    const port = Number(new URL(server.url).port);
+    const data = randomBytes(PART * 2);
+    const api = async (url: string, body: unknown) => {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${API_KEY}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify(body),
+      });
+      assert.ok(res.ok, await res.clone().text());
+      return await res.json();
+    };
+    // An uploader whose connection died where the server cannot see it:
+    // half of part 1 came, then nothing, and the socket stays open.
+    const upload = await api(`${server.url}/v1/files/uploads`, {
+      name: "held.bin",
+      size: data.length,
+      resource: "prediction",
+      mime_type: "application/octet-stream",
+      part_size: PART,
+    });
+    const first = data.subarray(0, PART);
+    const signing = new URL(upload.upload_url);
+    signing.pathname += "/parts";
+    const { parts: [url] } = await api(signing.href, {
+      parts: [{ number: 1, size: PART, sha256: await sha256Base64(first) }],
+    });
+    const held = await openSlow(port);
+    try {
+      held.write(putHead(url.url, PART));
+      held.write(first.subarray(0, PART / 2));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const retries: string[] = [];
+      const client = new Client({
+        baseUrl: `${server.url}/v1`,
+        apiKey: API_KEY,
+      });
+      const result = await client.files.uploadFile(data, "prediction", {
+        name: "held.bin",
+        partSize: PART,
+        resume: upload.upload_url,
+        onProgress: ({ retry }) => {
+          if (retry) retries.push(`${retry.part}: ${retry.reason}`);
+        },
+      });
+      assert.deepEqual(retries, ["1: status 409"]);
+      assert.equal(result.size, data.length);
+      const got = await fetch(result.downloadUrl);
+      assert.equal(
+        await sha256(new Uint8Array(await got.arrayBuffer())),
+        await sha256(data),
+      );
+    } finally {
+      held.destroy();
       await server.close();
     }
   });

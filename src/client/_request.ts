@@ -170,10 +170,10 @@ export class Transport {
   }
 
   /**
-   * Sends a request, retrying on network errors, 408, 429 and 5xx, and reads
-   * the successful answer with `read`. The timeout counts silence: `touch`,
-   * which a body stream calls as it is read, starts it afresh, as does the
-   * answer's arrival.
+   * Sends a request, retrying on network errors, 408, 429, 5xx and a 409
+   * with `Retry-After`, and reads the successful answer with `read`. The
+   * timeout counts silence: `touch`, which a body stream calls as it is
+   * read, starts it afresh, as does the answer's arrival.
    *
    * @param url The URL.
    * @param init Makes the request init afresh for every attempt, so that a
@@ -246,7 +246,8 @@ export class Transport {
             throw unread(error);
           }
         }
-        const delay = isRetryableStatus(response.status) && retriesLeft
+        const delay = isRetryableStatus(response.status, response.headers) &&
+            retriesLeft
           ? retryDelay(response.headers, attempt)
           : undefined;
         if (delay !== undefined) {

@@ -13,12 +13,16 @@ const BACKOFF_LIMIT = 8_000;
 export const RETRY_AFTER_LIMIT = 60_000;
 
 /**
- * Tells whether an answer's status is worth another try: 408, 429 and 5xx.
+ * Tells whether an answer is worth another try: 408, 429 and 5xx, and a 409
+ * that says when to try again (`Retry-After`: the same part of an upload
+ * being written by a request the server has not yet seen fail).
  *
  * @param status The HTTP status.
+ * @param headers The answer's headers.
  * @returns `true` if a retry may succeed.
  */
-export function isRetryableStatus(status: number): boolean {
+export function isRetryableStatus(status: number, headers?: Headers): boolean {
+  if (status === 409) return headers?.has("retry-after") ?? false;
   return status === 408 || status === 429 || status >= 500;
 }
 

@@ -30,7 +30,8 @@ export interface ClientOptions {
     init: RequestInit,
   ) => Response | Promise<Response>;
   /**
-   * How often to retry a request after a network error, 408, 429 or 5xx.
+   * How often to retry a request after a network error, 408, 429, 5xx or a
+   * 409 with `Retry-After`.
    *
    * @default {2}
    */
@@ -199,7 +200,8 @@ export interface UploadToOptions extends Omit<UploadOptions, "lifetime"> {
    */
   fetch?: ClientOptions["fetch"];
   /**
-   * How often to retry a request after a network error, 408, 429 or 5xx.
+   * How often to retry a request after a network error, 408, 429, 5xx or a
+   * 409 with `Retry-After`.
    *
    * @default {2}
    */

@@ -30,8 +30,9 @@ import { checkLength, storeFailure } from "./upload.ts";
  * @returns `200 {number, size, sha256}`.
  * @throws {RouteError} 404 for a path that is no part URL or an upload that
  * is gone; 403 for a bad or expired signature; 411, 400 or 413 for a body
- * of another length; 400 for another SHA-256; 409 if the upload is complete
- * or the same part is being written; 408 for a body that stalls; 503 once
+ * of another length; 400 for another SHA-256; 409 if the upload is complete,
+ * or (with `Retry-After`: the route's `bodyTimeout`) if the same part is
+ * being written; 408 for a body that stalls; 503 once
  * the route shuts down; 507 if the storage is full.
  */
 export async function uploadPart(
@@ -64,9 +65,12 @@ export async function uploadPart(
       throw new RouteError(400, error.message);
     }
     if (error instanceof StorageConflictError) {
+      // Another request holds the part: by `bodyTimeout` it has either
+      // ended, or been cut if its client went away unseen.
       throw new RouteError(
         409,
         `${action}: the upload is being completed, or this part is being uploaded`,
+        { "retry-after": String(Math.ceil(config.bodyTimeout / 1000)) },
       );
     }
     if (error instanceof StorageNotFoundError) {

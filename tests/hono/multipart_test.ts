@@ -360,6 +360,40 @@ describe("part URLs", () => {
   });
 });
 
+describe("a part being written", () => {
+  test("another PUT of it answers 409 with Retry-After: the route's bodyTimeout", async () => {
+    const t = routeApp({
+      storage: fsStorage({ dir: join(dir, "held") }),
+      bodyTimeout: 2500,
+    });
+    const upload = await started(t.app);
+    const data = seeded(PART, 7);
+    const [part] = await partsOf(data);
+    const [url] = await signed(t.app, upload.upload_url, [part]);
+    // A body that brings half the part, then nothing.
+    let held!: ReadableStreamDefaultController<Uint8Array>;
+    const first = Promise.resolve(t.app.request(url.url, {
+      method: "PUT",
+      headers: { "content-length": String(PART) },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          held = controller;
+          controller.enqueue(data.slice(0, PART / 2));
+        },
+      }),
+      duplex: "half",
+    } as RequestInit));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = await putPart(t.app, url.url, data);
+    assert.deepEqual((await errorOf(second)).slice(0, 2), [409, "conflict"]);
+    assert.equal(second.headers.get("retry-after"), "3");
+    held.enqueue(data.slice(PART / 2));
+    held.close();
+    assert.equal((await first).status, 200);
+    assert.deepEqual(await listed(t.app, upload.upload_url), [part]);
+  });
+});
+
 describe("completion", () => {
   test("makes the file visible at once, answers its composite SHA-256, and calls onUploaded once", async () => {
     const t = routeApp();
