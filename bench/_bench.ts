@@ -175,6 +175,12 @@ export interface Measured {
   wallMs: number;
   /** Peak RSS of the process (and any children it waited for), MiB. */
   rssMiB: number;
+  /**
+   * Peak private memory in MiB (Linux `RssAnon`, sampled every 10 ms): the
+   * RSS less the pages mapped from files, such as the runtime's own
+   * executable, which other processes share. 0 where it cannot be read.
+   */
+  anonMiB: number;
   /** CPU time (user and system) of the process and its children, ms. */
   cpuMs: number;
   /** Its last line of standard output, parsed as JSON, or `{}`. */
@@ -188,16 +194,29 @@ export interface Measured {
 // Spawns the command and reports its wall time (spawn to exit) and peak RSS
 // (getrusage of children); the timer starts after Python's own start-up.
 const MEASURE = `
-import json, resource, subprocess, sys, time
+import json, resource, subprocess, sys, threading, time
 t = time.perf_counter()
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+anon = [0]
+def sample():
+  while p.poll() is None:
+    try:
+      with open("/proc/%d/status" % p.pid) as f:
+        for line in f:
+          if line.startswith("RssAnon:"):
+            anon[0] = max(anon[0], int(line.split()[1]))
+    except OSError:
+      return
+    time.sleep(0.01)
+threading.Thread(target=sample, daemon=True).start()
+out, err = p.communicate()
 ms = (time.perf_counter() - t) * 1000
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-lines = p.stdout.strip().splitlines()
-print(json.dumps({"wallMs": ms, "rssKiB": usage.ru_maxrss,
+lines = out.strip().splitlines()
+print(json.dumps({"wallMs": ms, "rssKiB": usage.ru_maxrss, "anonKiB": anon[0],
   "cpuMs": (usage.ru_utime + usage.ru_stime) * 1000, "code": p.returncode,
   "last": lines[-1] if lines else ""}))
-sys.stderr.write(p.stderr)
+sys.stderr.write(err)
 `;
 
 /**
@@ -234,6 +253,7 @@ export async function measure(
   return {
     wallMs: outer.wallMs,
     rssMiB: outer.rssKiB / 1024,
+    anonMiB: outer.anonKiB / 1024,
     cpuMs: outer.cpuMs,
     result,
     code: outer.code,

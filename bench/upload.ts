@@ -81,6 +81,8 @@ interface Job {
 interface Sample {
   mbps: number;
   rssMiB: number;
+  /** Peak private (anonymous) memory, MiB; 0 where unknown. */
+  anonMiB: number;
   uploadMbps?: number;
   /** CPU seconds of the uploader's process. */
   clientCpu: number;
@@ -243,6 +245,7 @@ async function uploadOnce(
   return {
     mbps,
     rssMiB: measured.rssMiB - (job.input === "blob" ? sizeMiB : 0),
+    anonMiB: measured.anonMiB - (job.input === "blob" ? sizeMiB : 0),
     ...(uploadMs > 0 ? { uploadMbps: size / 1e6 / (uploadMs / 1000) } : {}),
     clientCpu: measured.cpuMs / 1000,
     ...(serverCpu !== undefined ? { serverCpu } : {}),
@@ -266,6 +269,7 @@ async function readOnce(job: Job): Promise<Sample> {
   return {
     mbps: size / 1e6 / (measured.wallMs / 1000),
     rssMiB: measured.rssMiB - (job.input === "blob" ? sizeMiB : 0),
+    anonMiB: measured.anonMiB - (job.input === "blob" ? sizeMiB : 0),
     ...(uploadMs > 0 ? { uploadMbps: size / 1e6 / (uploadMs / 1000) } : {}),
     clientCpu: measured.cpuMs / 1000,
   };
@@ -401,12 +405,14 @@ async function main(): Promise<void> {
             "",
             "",
             "",
+            "",
             failures.get(name) ?? "",
           ]);
           continue;
         }
         const mbps = median(list.map((s) => s.mbps));
         const rss = median(list.map((s) => s.rssMiB));
+        const anon = median(list.map((s) => s.anonMiB));
         const ratio = mbps / curlMbps;
         const uploads = list.flatMap((s) => s.uploadMbps ?? []);
         const misses = [
@@ -420,6 +426,7 @@ async function main(): Promise<void> {
           mbps.toFixed(0),
           spread(list.map((s) => s.mbps)),
           rss.toFixed(0),
+          anon > 0 ? anon.toFixed(0) : "-",
           target === "read" ? "-" : ratio.toFixed(2),
           uploads.length ? median(uploads).toFixed(0) : "-",
           median(list.map((s) => s.clientCpu)).toFixed(2),
@@ -450,6 +457,7 @@ async function main(): Promise<void> {
       "MB/s",
       "spread",
       "peak RSS MiB",
+      "private MiB",
       "vs curl",
       "upload-only MB/s",
       "client CPU s",
@@ -459,6 +467,7 @@ async function main(): Promise<void> {
     console.log(
       `\nMB/s: the file's size over the process's wall time, spawn to exit.\n` +
         `* blob: peak RSS minus the Blob's own ${sizeMiB} MiB; its time includes reading the file into the Blob.\n` +
+        `private: the peak of the process's anonymous memory (RssAnon, sampled every 10 ms): its RSS less the pages mapped from files, such as the runtime's executable.\n` +
         `read: the input read to its end in the uploader's process, nothing uploaded: what the input alone costs.\n` +
         `upload-only: from the input being ready to the upload's end, measured inside the process.\n` +
         `CPU s: user and system time of the uploader's process, and of the target's process while it received the upload (Linux only); ` +
