@@ -95,11 +95,14 @@ export function streamSource(
         pending.unshift(chunk.subarray(length - have));
         chunk = chunk.subarray(0, length - have);
       }
-      chunks.push(chunk);
+      // Into the caller's buffer at once, so that no chunk outlives its read.
+      if (into !== undefined) into.set(chunk, have);
+      else chunks.push(chunk);
       have += chunk.byteLength;
     }
-    if (chunks.length === 1 && into === undefined) return chunks[0];
-    const bytes = into?.subarray(0, have) ?? new Uint8Array(have);
+    if (into !== undefined) return into.subarray(0, have);
+    if (chunks.length === 1) return chunks[0];
+    const bytes = new Uint8Array(have);
     let offset = 0;
     for (const chunk of chunks) {
       bytes.set(chunk, offset);
