@@ -54,6 +54,11 @@ export interface Destination {
     params: CreateUploadParams,
     action: string,
   ): Promise<MultipartUpload | undefined>;
+  /**
+   * A multipart upload started elsewhere: its state is read first, as on
+   * resume, and only what it lacks is sent.
+   */
+  started?: MultipartUpload;
 }
 
 /**
@@ -99,6 +104,10 @@ export async function uploadFile(
   try {
     if (options.resume !== undefined) {
       return await resume(upload, options.resume);
+    }
+    if (destination.started !== undefined) {
+      checkUrl(destination.started.upload_url, "upload_url", upload.action);
+      return await resume(upload, destination.started.upload_url);
     }
     let head: Uint8Array | undefined;
     if (source.size === undefined) {

@@ -23,7 +23,9 @@ import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
  *   `PUT` of the whole file, then a `POST` to its `complete_url` if it has
  *   one, before the returned promise resolves.
  * - The answer of `POST /files/uploads` (`{upload_url, part_size, …}`): the
- *   parts of a multipart upload.
+ *   parts of a multipart upload, once its state is read: a file of another
+ *   size than the one declared is refused before any part is sent, and one
+ *   whose parts are stored already is not sent again.
  * - A multipart upload's `upload_url` alone: resumes it, sending only the
  *   parts the API does not hold yet.
  *
@@ -76,10 +78,11 @@ export async function uploadTo(
     );
   }
   if ("part_size" in target) {
-    const upload = target as MultipartUpload;
+    // Asked for its state first, as a resumed upload is: a file of another
+    // size than the one declared is refused before any part is sent.
     return await uploadFile(transport, file, {
       resource: DEFAULT_RESOURCE,
-      multipart: () => Promise.resolve(upload),
+      started: target as MultipartUpload,
     }, options);
   }
   const urls = target as FileUrls;

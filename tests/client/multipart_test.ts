@@ -723,6 +723,42 @@ describe("uploadFile() in parts, its progress and options", () => {
     }
   });
 
+  test("uploadTo() refuses a file of another size than the upload's before any part is sent", async () => {
+    const api = await startRouteApi();
+    try {
+      const res = await fetch(`${api.baseUrl}/files/uploads`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${api.apiKey}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          name: "from-backend.bin",
+          size: PART * 2 + 1,
+          resource: "prediction",
+          mime_type: "application/octet-stream",
+          part_size: PART,
+        }),
+      });
+      assert.equal(res.status, 201);
+      const upload = await res.json();
+      for (const size of [PART * 2, PART * 3]) {
+        await assert.rejects(
+          uploadTo(upload, new Blob([bytes(size, 22)]), {
+            name: "from-backend.bin",
+          }),
+          (error: Error) =>
+            error instanceof FileUrlsError &&
+            error.message.includes(`the file has ${size} bytes`) &&
+            error.message.includes(`started for ${PART * 2 + 1}`),
+        );
+      }
+      assert.deepEqual(api.parts(), []);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("a partSize or concurrency below 1 is a RangeError before any request", async () => {
     const api = await startRouteApi();
     try {
