@@ -18,7 +18,7 @@ import { fsStorage } from "../storage/fs.ts";
 import { uploadPage } from "./_page.ts";
 import type { PresignedStorage, Storage } from "../storage/mod.ts";
 import { accessLog } from "./_access_log.ts";
-import { isWildcard, reachable } from "./_addresses.ts";
+import { isBlockedPort, isWildcard, reachable } from "./_addresses.ts";
 import { type Handler, listen, type Server } from "./_listen.ts";
 import { codeOf, messageOf, print, printError, UsageError } from "./_output.ts";
 import {
@@ -318,6 +318,11 @@ export async function serve(args: string[]): Promise<number> {
     );
   }
   if (baseUrl !== local) lines.push(`Public URL: ${baseUrl}`);
+  if (isBlockedPort(server.port)) {
+    printError(
+      `fileurls serve: warning: browsers and fetch() on Node and Deno refuse port ${server.port} (a bad port of the Fetch standard): the upload page and most clients cannot reach it; choose another --port\n`,
+    );
+  }
   lines.push(`API key: ${apiKey}`, `Storage: ${where}`);
   lines.push(...describeSettings(settings));
   print(

@@ -416,6 +416,30 @@ describe("fileurls serve's defaults", () => {
       assert.equal(await server.stop(), 0);
     }
   });
+  test("warns on a port that browsers and fetch() refuse, and only then", async () => {
+    let blocked: number | undefined;
+    for (const port of [6666, 6667, 6668, 6669]) {
+      if (await isFree(port)) {
+        blocked = port;
+        break;
+      }
+    }
+    assert.ok(blocked !== undefined, "ports 6666–6669 are all taken here");
+    for (const port of [blocked, 0]) {
+      const server = await serve([
+        "--port",
+        String(port),
+        "--data",
+        join(dir, `port-${port}`),
+      ]);
+      // Read once it exited: all it printed has come.
+      assert.equal(await server.stop(), 0);
+      const warning =
+        /^fileurls serve: warning: browsers and fetch\(\) on Node and Deno refuse port (\d+) .*choose another --port$/m
+          .exec(server.stderr());
+      assert.equal(warning?.[1], port === 0 ? undefined : String(port));
+    }
+  });
 });
 
 describe("fileurls serve on every address", () => {
