@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { columns, fitColumns, fitColumnsFromEnd } from "./_width.ts";
 
 /** How far one file's upload has come, as the display knows it. */
 export interface FileState {
@@ -208,20 +209,22 @@ export function renderDone(
   return fit(`✓ ${state.label}`, text, width);
 }
 
-/** `label  text` in at most `width - 1` characters, the label shortened first. */
+/**
+ * `label  text` in at most `width - 1` columns (a wide character takes two),
+ * the label shortened first.
+ */
 function fit(label: string, text: string, width: number): string {
   const room = Math.max(10, width - 1);
   const rest = text === "" ? "" : `  ${text}`;
-  const chars = [...label];
-  const labelRoom = room - [...rest].length;
+  const labelRoom = room - columns(rest);
   let shown = label;
-  if (chars.length > labelRoom) {
+  if (columns(label) > labelRoom) {
     const keep = Math.max(labelRoom - 1, 4);
     const head = Math.ceil(keep / 2);
-    shown = chars.slice(0, head).join("") + "…" +
-      chars.slice(chars.length - (keep - head)).join("");
+    shown = fitColumns(label, head) + "…" +
+      fitColumnsFromEnd(label, keep - head);
   }
-  return [...`${shown}${rest}`].slice(0, room).join("");
+  return fitColumns(`${shown}${rest}`, room);
 }
 
 /** A stream the display writes to: a terminal's standard error. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { columns } from "./_width.ts";
 import { parseArgs } from "node:util";
 import type { FileObject } from "../api.ts";
 import { checkId } from "../client/_manage.ts";
@@ -179,17 +180,18 @@ function dateText(iso: string | undefined): string {
 
 /**
  * Prints rows under the header, each column as wide as its widest cell
- * plus two spaces, the size right-aligned; nothing when there are no rows.
+ * plus two spaces (in terminal columns: a wide character takes two), the
+ * size right-aligned; nothing when there are no rows.
  */
 function printTable(rows: string[][]): void {
   if (rows.length === 0) return;
   const all = [HEADER, ...rows];
   const widths = HEADER.map((_, i) =>
-    Math.max(...all.map((row) => [...row[i]].length))
+    Math.max(...all.map((row) => columns(row[i])))
   );
   const text = all.map((row) =>
     row.map((cell, i) => {
-      const pad = " ".repeat(widths[i] - [...cell].length);
+      const pad = " ".repeat(widths[i] - columns(cell));
       if (i === row.length - 1) return cell;
       return i === 2 ? pad + cell : cell + pad;
     }).join("  ")

@@ -280,6 +280,47 @@ describe("fileurls ls, url, get and rm against fileurls serve", () => {
   });
 });
 
+describe("fileurls ls with wide names", () => {
+  test("aligns its columns in terminal columns, a wide character taking two", async () => {
+    const server = await serve(["--port", "0", "--data", join(dir, "wide")]);
+    try {
+      const env = {
+        FILEURLS_BASE_URL: server.url,
+        FILEURLS_API_KEY: server.apiKey,
+      };
+      const files = await folder("wide-sources");
+      for (const name of ["動画ファイル.mp4", "clip.mp4"]) {
+        await writeFile(join(files, name), "12345");
+        const ran = await run(["upload", join(files, name)], { env });
+        assert.equal(ran.code, 0, ran.stderr);
+      }
+      const ran = await run(["ls"], { env });
+      assert.equal(ran.code, 0, ran.stderr);
+      const lines = ran.stdout.trimEnd().split("\n");
+      assert.equal(lines.length, 3, ran.stdout);
+      // Where each column starts on the screen: the characters before it,
+      // those of kana and ideographs counted twice.
+      const screen = (row: string, at: number) =>
+        at + (row.slice(0, at).match(/[\u3040-\u30ff\u4e00-\u9fff]/g) ?? [])
+          .length;
+      for (const header of ["SIZE", "TYPE", "UPLOADED"]) {
+        const want = lines[0].indexOf(header);
+        for (const row of lines.slice(1)) {
+          const cells = row.split(/ {2,}/);
+          const cell = cells[["SIZE", "TYPE", "UPLOADED"].indexOf(header) + 2];
+          // SIZE is right-aligned under its header: "5 B" ends where it does.
+          const at = header === "SIZE"
+            ? row.indexOf(cell) + cell.length - "SIZE".length
+            : row.indexOf(cell);
+          assert.equal(screen(row, at), want, `${header} in ${row}`);
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("fileurls upload --lifetime", () => {
   test("keeps the file that long: ls tells when it expires, and url never outlives it", async () => {
     const server = await serve(["--port", "0", "--data", join(dir, "data2")]);

@@ -53,6 +53,27 @@ describe("the progress line", () => {
     assert.equal(state.note, undefined, "bytes moving again end the retry");
   });
 
+  test("renderLine() counts a wide character as two columns, shortening the name to fit", () => {
+    // 30 wide characters (60 columns) and ".mp4".
+    const state = startState(`${"動画ファイル".repeat(5)}.mp4`, 0);
+    advance(state, 0, 10 * MiB, 0);
+    assert.equal(
+      renderLine(state, 0, 40),
+      "動画ファ…イル.mp4  0 B / 10.0 MiB  0%",
+    );
+    assert.equal(
+      renderLine(startState("🎥 clip.mp4", 0), 0, 80),
+      "🎥 clip.mp4  0 B",
+    );
+    // A combining accent takes no column: "é" as e + U+0301 fits as é does.
+    const accented = startState(`${"e\u0301".repeat(40)}.txt`, 0);
+    advance(accented, 0, 10 * MiB, 0);
+    assert.equal(
+      renderLine(accented, 0, 40),
+      `${"e\u0301".repeat(9)}…${"e\u0301".repeat(5)}.txt  0 B / 10.0 MiB  0%`,
+    );
+  });
+
   test("renderLine() of a stream of unknown size shows the bytes only", () => {
     const state = startState("stdin.bin", 0);
     advance(state, 2 * MiB, undefined, 1000);
