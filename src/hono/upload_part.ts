@@ -31,8 +31,9 @@ import { checkLength, storeFailure } from "./upload.ts";
  * @throws {RouteError} 404 for a path that is no part URL or an upload that
  * is gone; 403 for a bad or expired signature; 411, 400 or 413 for a body
  * of another length; 400 for another SHA-256; 409 if the upload is complete,
- * or (with `Retry-After`: the route's `bodyTimeout`) if the same part is
- * being written; 408 for a body that stalls; 503 once
+ * or (with `Retry-After`: the route's `bodyTimeout`, or longer if the
+ * storage says so) if the same part is being written; 408 for a body that
+ * stalls; 503 once
  * the route shuts down; 507 if the storage is full.
  */
 export async function uploadPart(
@@ -66,11 +67,16 @@ export async function uploadPart(
     }
     if (error instanceof StorageConflictError) {
       // Another request holds the part: by `bodyTimeout` it has either
-      // ended, or been cut if its client went away unseen.
+      // ended, or been cut if its client went away unseen; one that died
+      // with its process is over when the storage says.
+      const wait = Math.max(
+        Math.ceil(config.bodyTimeout / 1000),
+        error.retryAfter ?? 0,
+      );
       throw new RouteError(
         409,
-        `${action}: the upload is being completed, or this part is being uploaded`,
-        { "retry-after": String(Math.ceil(config.bodyTimeout / 1000)) },
+        `${action}: another request is writing this part, or completing the upload; try again in ${wait} s`,
+        { "retry-after": String(wait) },
       );
     }
     if (error instanceof StorageNotFoundError) {

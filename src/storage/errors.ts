@@ -8,18 +8,32 @@
 
 /**
  * Thrown by `Storage.put` when the key is already stored or another
- * upload to it is in progress. The route answers 409.
+ * upload to it is in progress, and by a multipart upload's `put` when the
+ * same part is being written. The route answers 409.
  */
 export class StorageConflictError extends Error {
+  /**
+   * Seconds after which the conflict is over for sure, where the storage
+   * can tell: e.g. when a lock left by a crashed writer is taken over. The
+   * route sends it as `Retry-After` for a part being written.
+   */
+  readonly retryAfter?: number;
+
   /**
    * Creates the error.
    *
    * @param key The storage key that is taken.
-   * @param options The cause, if any.
+   * @param options The cause, if any, and `retryAfter`.
    */
-  constructor(key: string, options?: ErrorOptions) {
+  constructor(
+    key: string,
+    options?: ErrorOptions & { retryAfter?: number },
+  ) {
     super(`Cannot store "${key}": the key is already taken`, options);
     this.name = "StorageConflictError";
+    if (options?.retryAfter !== undefined) {
+      this.retryAfter = options.retryAfter;
+    }
   }
 }
 

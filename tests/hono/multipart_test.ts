@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
@@ -391,6 +391,31 @@ describe("a part being written", () => {
     held.close();
     assert.equal((await first).status, 200);
     assert.deepEqual(await listed(t.app, upload.upload_url), [part]);
+  });
+
+  test("a lock left by a crashed process makes the 409 wait until it is taken over", async () => {
+    const folder = join(dir, "crashed");
+    const t = routeApp({
+      storage: fsStorage({ dir: folder }),
+      bodyTimeout: 2500,
+    });
+    const upload = await started(t.app);
+    const data = seeded(PART, 8);
+    const [part] = await partsOf(data);
+    const [url] = await signed(t.app, upload.upload_url, [part]);
+    // Last refreshed 20 s ago: stale, and taken over, 10 s from now.
+    const [id] = await readdir(folder);
+    const lock = join(folder, id, "parts", "1.lock");
+    await writeFile(lock, "token");
+    const then = new Date(Date.now() - 20_000);
+    await utimes(lock, then, then);
+    const res = await putPart(t.app, url.url, data);
+    assert.deepEqual((await errorOf(res)).slice(0, 2), [409, "conflict"]);
+    const wait = Number(res.headers.get("retry-after"));
+    assert.ok(wait >= 10 && wait <= 11, `Retry-After: ${wait}`);
+    const later = new Date(Date.now() - 40_000);
+    await utimes(lock, later, later);
+    assert.equal((await putPart(t.app, url.url, data)).status, 200);
   });
 });
 

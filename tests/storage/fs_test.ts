@@ -362,6 +362,49 @@ describe("fsStorage() on a full disk, through the route", () => {
   );
 
   test(
+    "a part refused by a disk too full for its lock leaves no lock: it goes once there is room",
+    { skip: cannotMount ?? false },
+    async () => {
+      const disk = await smallDisk();
+      try {
+        const storage = fsStorage({ dir: join(disk.dir, "files") });
+        const mp = storage.multipart!;
+        const size = 64 * 1024;
+        const id = await mp.create("full", {
+          name: "full.bin",
+          type: TYPE,
+          partSize: size,
+          size,
+        });
+        // Every block taken: a new file can be made, but not written.
+        const filler = join(disk.dir, "filler");
+        await writeFile(filler, new Uint8Array(4 * MIB)).catch(() => {});
+        const data = new Uint8Array(size).fill(3);
+        const sha256 = btoa(String.fromCharCode(
+          ...new Uint8Array(await crypto.subtle.digest("SHA-256", data)),
+        ));
+        const part = { number: 1, size, sha256 };
+        await assert.rejects(
+          mp.put("full", id, part, new Blob([data]).stream()),
+          StorageFullError,
+        );
+        const [folder] = await readdir(join(disk.dir, "files"));
+        assert.deepEqual(
+          await readdir(join(disk.dir, "files", folder, "parts")),
+          [],
+        );
+        await rm(filler);
+        assert.deepEqual(
+          await mp.put("full", id, part, new Blob([data]).stream()),
+          part,
+        );
+      } finally {
+        disk.unmount();
+      }
+    },
+  );
+
+  test(
     "fsStorage() rejects with StorageFullError on a full disk, and keeps no partial",
     { skip: cannotMount ?? false },
     async () => {

@@ -330,10 +330,20 @@ describe("fsStorage() multipart on disk", () => {
     const id = await mp.create("keyA", { ...INFO });
     const [folder] = await readdir(dir);
     const lock = join(dir, folder, "parts", "1.lock");
+    // Left 20 s ago: it counts as a crash's in 10 s more, as the error says.
+    const then = new Date(Date.now() - 20_000);
     await writeFile(lock, "");
+    await utimes(lock, then, then);
     await assert.rejects(
       putPart(mp, "keyA", id, data, 1),
-      StorageConflictError,
+      (error: Error) => {
+        assert.ok(error instanceof StorageConflictError);
+        assert.ok(
+          error.retryAfter! >= 10 && error.retryAfter! <= 11,
+          `retryAfter ${error.retryAfter}`,
+        );
+        return true;
+      },
     );
     const old = new Date(Date.now() - 120_000);
     await utimes(lock, old, old);
