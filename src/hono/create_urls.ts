@@ -44,7 +44,10 @@ export async function createUrls(
   const grant: Grant = {
     id: fileId(config.now()),
     base: baseUrl(c, config, "/files/urls"),
-    uploadExp: nowSeconds(config) + config.uploadTtl,
+    // Not past the file's own end: a file that expired is not taken.
+    uploadExp: fexp === null
+      ? nowSeconds(config) + config.uploadTtl
+      : Math.min(nowSeconds(config) + config.uploadTtl, fexp),
     downloadExp: downloadExpiry(config, fexp),
     fexp,
   };

@@ -55,7 +55,11 @@ export async function startUpload(
 
   const id = fileId(config.now());
   const { name, mime_type: type, resource } = params;
-  const exp = nowSeconds(config) + config.multipartTtl;
+  // Not past the file's own end: a file that expired before it was whole
+  // is not taken, and its parts go with the upload's expiry.
+  const exp = fexp === null
+    ? nowSeconds(config) + config.multipartTtl
+    : Math.min(nowSeconds(config) + config.multipartTtl, fexp);
   let uploadId: string;
   try {
     uploadId = await store.create(id, {

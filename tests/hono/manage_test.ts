@@ -612,6 +612,69 @@ for (const [label, storage] of STORAGES) {
       );
     });
 
+    test("no upload is taken past the file's lifetime: its URLs expire with it, single or in parts", async () => {
+      const t = clocked(storage, { minPartSize: 1 });
+      const created = await create(t.app, { ...HELLO, lifetime: 60 });
+      assert.equal(created.expires_at, new Date(T0 + 60_000).toISOString());
+      const start = await call(t, "POST", "/files/uploads", {
+        body: JSON.stringify({ ...HELLO, part_size: 5, lifetime: 60 }),
+      });
+      assert.equal(start.status, 201, await start.clone().text());
+      const upload = await start.json();
+      assert.equal(upload.expires_at, new Date(T0 + 60_000).toISOString());
+      const session = new URL(upload.upload_url);
+      const digest = new Uint8Array(
+        await crypto.subtle.digest(
+          "SHA-256",
+          new TextEncoder().encode("hello"),
+        ),
+      );
+      const part = {
+        number: 1,
+        size: 5,
+        sha256: btoa(String.fromCharCode(...digest)),
+      };
+      const signed = await t.app.request(
+        `${session.origin}${session.pathname}/parts${session.search}`,
+        { method: "POST", body: JSON.stringify({ parts: [part] }) },
+      );
+      assert.equal(signed.status, 200, await signed.clone().text());
+      const [url] = (await signed.json()).parts;
+      assert.equal(
+        (await t.app.request(url.url, {
+          method: "PUT",
+          headers: url.headers,
+          body: "hello",
+        })).status,
+        200,
+      );
+      // The file's lifetime ends: neither upload is taken any more.
+      t.now = T0 + 61_000;
+      const late = await put(t.app, created.upload_url, "hello", {
+        "content-type": HELLO.mime_type,
+      });
+      assert.deepEqual((await errorOf(late)).slice(0, 2), [
+        403,
+        "permission_denied",
+      ]);
+      const done = await t.app.request(
+        `${session.origin}${session.pathname}/complete${session.search}`,
+        {
+          method: "POST",
+          body: JSON.stringify({
+            parts: [{ number: 1, sha256: part.sha256 }],
+          }),
+        },
+      );
+      assert.deepEqual((await errorOf(done)).slice(0, 2), [
+        403,
+        "permission_denied",
+      ]);
+      assert.deepEqual(t.storage.completed, []);
+      assert.equal((await call(t, "GET", `/files/${created.id}`)).status, 404);
+      assert.equal((await call(t, "GET", `/files/${upload.id}`)).status, 404);
+    });
+
     test("a multipart upload keeps its resource and lifetime, and fires onUploaded once", async () => {
       const t = clocked(storage, {
         resources: ["prediction", "avatar"],
