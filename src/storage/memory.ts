@@ -63,9 +63,11 @@ export interface MemoryStorage extends Storage {
    */
   list(options: ListOptions): Promise<StoredFileList>;
   /**
-   * Removes every file whose `expiresAt` is at or before `now`. Their keys
-   * stay deleted, as after {@linkcode Storage.delete}: a `put` on one
-   * rejects with {@linkcode StorageConflictError}. Until it is swept, an
+   * Removes every file whose `expiresAt` is at or before `now`, and every
+   * multipart upload past its `expiresAt` with no part being written (its
+   * parts freed). The files' keys stay deleted, as after
+   * {@linkcode Storage.delete}: a `put` on one rejects with
+   * {@linkcode StorageConflictError}. Until it is swept, an
    * expired file is still answered by `stat`, `read` and `list`; the route
    * leaves it out by its `expiresAt`.
    *
@@ -129,6 +131,7 @@ export function memoryStorage(): MemoryStorage {
   const files = new Map<string, Entry>();
   const writing = new Set<string>();
   const deleted = new Set<string>();
+  const uploads = new Map<string, Upload>();
   let swept = Date.now();
 
   function removeExpired(now: number): number {
@@ -137,6 +140,17 @@ export function memoryStorage(): MemoryStorage {
       if (file.expiresAt !== undefined && file.expiresAt.getTime() <= now) {
         files.delete(key);
         deleted.add(key);
+        removed++;
+      }
+    }
+    // Multipart uploads left unfinished, once they expired and no part is
+    // being written: their parts are freed.
+    for (const [id, upload] of uploads) {
+      if (
+        upload.expiresAt !== undefined && upload.expiresAt <= now &&
+        upload.writing.size === 0
+      ) {
+        uploads.delete(id);
         removed++;
       }
     }
@@ -232,7 +246,7 @@ export function memoryStorage(): MemoryStorage {
       swept = Date.now();
       return removeExpired(now);
     },
-    multipart: memoryMultipart(files, taken, tick),
+    multipart: memoryMultipart(files, uploads, taken, tick),
   };
 }
 
@@ -255,6 +269,8 @@ async function collect(
 
 interface Upload {
   key: string;
+  /** When the upload expires, in milliseconds; never if `undefined`. */
+  expiresAt: number | undefined;
   /** The completed file's resource and expiry, as the upload started. */
   kept: Pick<MultipartInfo, "resource" | "fileExpiresAt">;
   parts: Map<number, { part: StoredPart; bytes: Blob }>;
@@ -264,10 +280,10 @@ interface Upload {
 
 function memoryMultipart(
   files: Map<string, Entry>,
+  uploads: Map<string, Upload>,
   taken: (key: string) => boolean,
   tick: () => void,
 ): StorageMultipart {
-  const uploads = new Map<string, Upload>();
   function find(key: string, uploadId: string, action: string): Upload {
     tick();
     checkKey(key, action);
@@ -292,6 +308,9 @@ function memoryMultipart(
       };
       uploads.set(uploadId, {
         key,
+        expiresAt: info.expiresAt === undefined
+          ? undefined
+          : new Date(info.expiresAt).getTime(),
         kept,
         parts: new Map(),
         writing: new Set(),

@@ -72,7 +72,8 @@ export interface MultipartInfo {
   partSize: number;
   /**
    * When the upload's URL stops working. After it, nothing can add to the
-   * upload, and a storage may free it (`fsStorage`'s `sweep()` does).
+   * upload, and a storage may free it (the `sweep()` of `fsStorage` and
+   * `memoryStorage` does).
    */
   expiresAt?: Date;
   /** What the file is for, to keep with the completed file. */

@@ -144,6 +144,27 @@ for (const [label, make] of kinds) {
       );
     });
 
+    test("sweep() frees an unfinished upload once it expired, not before", async () => {
+      const { storage } = await make();
+      const mp = storage.multipart!;
+      const data = bytes(PART, 30);
+      const expiresAt = new Date(Date.now() + 60_000);
+      const id = await mp.create("keyS", { ...INFO, expiresAt });
+      await putPart(mp, "keyS", id, data, 1);
+      const sweep = (now: number) =>
+        (storage as unknown as {
+          sweep(options: { now: number }): Promise<number>;
+        }).sweep({ now });
+      assert.equal(await sweep(expiresAt.getTime() - 1), 0);
+      assert.deepEqual(await mp.list("keyS", id), [await partOf(data, 1)]);
+      assert.equal(await sweep(expiresAt.getTime()), 1);
+      assert.equal(await mp.list("keyS", id), undefined);
+      await assert.rejects(
+        putPart(mp, "keyS", id, data, 1),
+        StorageNotFoundError,
+      );
+    });
+
     test("a part sent again replaces the first; a failed body leaves no part that is not whole", async () => {
       const { storage } = await make();
       const mp = storage.multipart!;
