@@ -10,8 +10,13 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { Client } from "../mod.ts";
-import { filesRoute, fsStorage, type Storage } from "../src/hono/mod.ts";
+import { ApiError, Client } from "../mod.ts";
+import {
+  filesRoute,
+  fsStorage,
+  type Storage,
+  StorageFullError,
+} from "../src/hono/mod.ts";
 import { serveApp, type Served } from "./_serve.ts";
 import { API_KEY, SECRET } from "./_route.ts";
 import { randomBytes, sha256 } from "./_data.ts";
@@ -196,6 +201,44 @@ describe("uploadFile() in parts to filesRoute on loopback", () => {
       );
     } finally {
       held.destroy();
+      await server.close();
+    }
+  });
+
+  test("a part refused with 507 as the disk fills, most of its body unread, reaches the client as that 507", async () => {
+    // A storage whose disk is full: the route answers 507 at once, with
+    // most of the part's 16 MiB still unsent.
+    const full = fsStorage({ dir: join(dir, "full") });
+    const storage: Storage = {
+      ...full,
+      multipart: {
+        ...full.multipart!,
+        async put(key, _uploadId, _part, body) {
+          // The disk fills after the first chunk.
+          const reader = body.getReader();
+          await reader.read();
+          reader.releaseLock();
+          throw new StorageFullError(key);
+        },
+      },
+    };
+    const server = await serve(storage);
+    try {
+      const client = new Client({
+        baseUrl: `${server.url}/v1`,
+        apiKey: API_KEY,
+        maxRetries: 0,
+      });
+      const size = 16 * 1024 * 1024;
+      const error = await client.files.uploadFile(
+        new Uint8Array(size + 1),
+        "prediction",
+        { name: "full.bin", partSize: size, concurrency: 1 },
+      ).catch((e) => e);
+      assert.ok(error instanceof ApiError, String(error));
+      assert.equal(error.status, 507);
+      assert.match(error.message, /the storage is full/);
+    } finally {
       await server.close();
     }
   });

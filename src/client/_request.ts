@@ -16,6 +16,7 @@ import {
   TimeoutError,
 } from "./errors.ts";
 import { ERROR_LIMIT, readJson, readText } from "./_body.ts";
+import { xmlText } from "../_xml.ts";
 import { backoff, isRetryableStatus, retryDelay, sleep } from "./_retry.ts";
 import { nodeFetch } from "./_node_http.ts";
 import type { ClientOptions } from "./types.ts";
@@ -256,9 +257,11 @@ export class Transport {
           wait = delay;
           continue;
         }
-        throw await toApiError(action, response).catch((error) => {
-          throw unread(error);
-        });
+        throw await toApiError(action, response, timer.signal).catch(
+          (error) => {
+            throw unread(error);
+          },
+        );
       } finally {
         clearTimeout(id);
         signal?.removeEventListener("abort", onAbort);
@@ -416,10 +419,27 @@ export function networkReason(error: unknown): string {
 async function toApiError(
   action: string,
   response: Response,
+  signal: AbortSignal,
 ): Promise<ApiError> {
   // At most the first 64 KiB: an error's JSON is short, and a body that
   // goes on is cancelled there.
-  const { text } = await readText(response, ERROR_LIMIT);
+  let text: string;
+  try {
+    ({ text } = await readText(response, ERROR_LIMIT));
+  } catch (error) {
+    if (signal.aborted) throw error;
+    // The status came, then the connection broke (a server that answered
+    // before it read the whole body, then closed): the status still tells.
+    return new ApiError(action, {
+      status: response.status,
+      type: "http_error",
+      detail: `${response.statusText || "no message"} (the answer broke off: ${
+        networkReason(error)
+      })`,
+      headers: response.headers,
+      response,
+    });
+  }
   let type = "http_error";
   let detail = response.statusText;
   try {
@@ -427,7 +447,14 @@ async function toApiError(
     if (typeof error?.type === "string") type = error.type;
     if (typeof error?.message === "string") detail = error.message;
   } catch {
-    // Not JSON: a proxy's HTML page, say. The status text must do.
+    // Not JSON: a proxy's HTML page, say, where the status text must do;
+    // or a bucket's XML error, whose code and message say more.
+    const code = xmlText(text, "Code")?.trim().slice(0, 100);
+    const message = xmlText(text, "Message")?.trim().slice(0, 500);
+    if (code) {
+      type = code;
+      detail = message ? `${code}: ${message}` : code;
+    }
   }
   return new ApiError(action, {
     status: response.status,

@@ -9,7 +9,7 @@
 import type { ListOptions, StoredFile, StoredFileList } from "./mod.ts";
 import { DELETED_SUFFIX, statFile } from "./_s3_manage.ts";
 import * as s3 from "./_s3_request.ts";
-import { xmlElements, xmlText } from "./_s3_xml.ts";
+import { xmlElements, xmlText } from "../_xml.ts";
 
 /** A file id of the route: the only keys that `list()` shows. */
 const FILE_ID = /^[A-Za-z0-9_-]{22}$/;

@@ -18,7 +18,7 @@ import { StorageMismatchError, StorageNotFoundError } from "./mod.ts";
 import type { FileInfo, PresignedUrls, PresignOptions } from "./mod.ts";
 import type { StoredFile } from "./mod.ts";
 import * as s3 from "./_s3_request.ts";
-import { xmlText } from "./_s3_xml.ts";
+import { xmlText } from "../_xml.ts";
 
 /** The largest object S3 takes in one `PUT`: 5 GiB. */
 const MAX_PUT_SIZE = 5 * 1024 ** 3;

@@ -22,7 +22,7 @@ import {
   statFile,
 } from "./_s3_manage.ts";
 import * as s3 from "./_s3_request.ts";
-import { escapeXml, xmlElements, xmlText } from "./_s3_xml.ts";
+import { escapeXml, xmlElements, xmlText } from "../_xml.ts";
 
 /** What S3 allows of a multipart upload. */
 const S3_LIMITS: MultipartLimits = {

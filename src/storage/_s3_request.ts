@@ -14,7 +14,7 @@ import {
   servedType,
 } from "../_content_disposition.ts";
 import type { FileInfo } from "./mod.ts";
-import { xmlRoot, xmlText } from "./_s3_xml.ts";
+import { xmlRoot, xmlText } from "../_xml.ts";
 
 /** The longest lifetime S3 allows for a presigned URL: 7 days, in seconds. */
 const MAX_EXPIRES_SECONDS = 604_800;

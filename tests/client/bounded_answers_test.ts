@@ -298,7 +298,7 @@ describe("an answer that breaks off is a ConnectionError", () => {
     });
   });
 
-  test("an error answer to a part's PUT", async () => {
+  test("but an error answer to a part's PUT whose status came is an ApiError with that status", async () => {
     const api = await startApiAnswering(
       /^PUT \/v1\/files\/uploads\/[^/]+\/parts\/1$/,
       (_request, { broken }) =>
@@ -310,10 +310,12 @@ describe("an answer that breaks off is a ConnectionError", () => {
         "prediction",
         { name: "a.bin", partSize: PART, concurrency: 1 },
       ).catch((e) => e);
-      assert.ok(error instanceof ConnectionError, String(error));
-      assert.match(
+      assert.ok(error instanceof ApiError, String(error));
+      assert.equal(error.status, 400);
+      assert.equal(error.type, "http_error");
+      assert.equal(
         error.message,
-        /^Cannot upload "a\.bin": part 1: the answer from http:\/\/127\.0\.0\.1:\d+\/v1\/files\/uploads\/[^/]+\/parts\/1 broke off: connection reset$/,
+        'Cannot upload "a.bin": part 1: server responded with 400: Bad Request (the answer broke off: connection reset)',
       );
     });
   });

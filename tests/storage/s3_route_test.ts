@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Hono } from "hono";
 import {
+  ApiError,
   Client,
   type FileContent,
   type UploadOptions,
@@ -255,6 +256,31 @@ describe("Client.files.upload() through filesRoute with s3Storage", () => {
     assert.equal(replace.status, 403);
     assert.match(await replace.text(), /SignatureDoesNotMatch/);
     assert.equal(await (await fetch(urls.download_url)).text(), "hello");
+  });
+
+  test("a bucket's refusal reaches the caller with its own code and message", async () => {
+    const client = new Client({
+      baseUrl: `${served.url}/v1`,
+      apiKey: API_KEY,
+      maxRetries: 0,
+    });
+    const urls = await client.files.createUrls({
+      name: "signed.txt",
+      size: 5,
+      resource: "prediction",
+      mime_type: "text/plain",
+    });
+    // One byte more than the URL was signed for.
+    const error = await uploadTo(urls, new TextEncoder().encode("hello!"), {
+      name: "signed.txt",
+    }).catch((e) => e);
+    assert.ok(error instanceof ApiError, String(error));
+    assert.equal(error.status, 403);
+    assert.equal(error.type, "SignatureDoesNotMatch");
+    assert.match(
+      error.message,
+      /server responded with 403: SignatureDoesNotMatch: \S/,
+    );
   });
 
   test("a request the route refuses leaves the bucket untouched", async () => {

@@ -2,7 +2,8 @@
  * Just enough XML for S3's answers, which are flat, namespace-free in
  * practice, and never nest an element in one of the same name: the root's
  * name, the inner text of elements by name, and escaping for the one body
- * this storage sends. No DTDs, CDATA or comments inside values.
+ * `s3Storage` sends. The client reads a bucket's error answers with it. No
+ * DTDs, CDATA or comments inside values.
  *
  * @module
  */
