@@ -19,13 +19,38 @@ export class UsageError extends Error {
   }
 }
 
+/** Whether {@linkcode print} listens for standard output's errors yet. */
+let watching = false;
+
 /**
- * Writes to standard output.
+ * Ends the command quietly when standard output's reader has gone
+ * (`fileurls ls | head -1`: it has what it wanted), else throws.
+ */
+function closedOutput(error: unknown): void {
+  if (
+    codeOf(error) !== "EPIPE" && !/EPIPE|Broken pipe/.test(messageOf(error))
+  ) {
+    throw error;
+  }
+  process.exit(0);
+}
+
+/**
+ * Writes to standard output. If its reader has gone, the command ends there
+ * with exit code 0, as it would in a pipe to `head`.
  *
  * @param text The text, with its own line ends.
  */
 export function print(text: string): void {
-  process.stdout.write(text);
+  if (!watching) {
+    watching = true;
+    process.stdout.on("error", closedOutput);
+  }
+  try {
+    process.stdout.write(text);
+  } catch (error) {
+    closedOutput(error);
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import {
   mkdir,
   mkdtemp,
@@ -14,7 +15,14 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run, running, serve, type Serving } from "./_cli.ts";
+import {
+  cleanEnv,
+  cliCommand,
+  run,
+  running,
+  serve,
+  type Serving,
+} from "./_cli.ts";
 import { randomBytes, sha256 } from "../_data.ts";
 
 let dir: string;
@@ -67,6 +75,22 @@ describe("fileurls ls, url, get and rm against fileurls serve", () => {
   });
   after(async () => {
     await server?.stop();
+  });
+
+  test("ls whose reader goes (ls | head -1) ends quietly with exit code 0", async () => {
+    for (const args of [["ls", "--json"], ["ls"]]) {
+      const [command, ...prefix] = cliCommand();
+      const child = spawn(command, [...prefix, ...args], {
+        env: cleanEnv(env),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      // The reader is gone before anything was written.
+      child.stdout!.destroy();
+      let stderr = "";
+      child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+      const code = await new Promise((done) => child.once("close", done));
+      assert.deepEqual([code, stderr], [0, ""], args.join(" "));
+    }
   });
 
   test("ls prints an aligned table, newest first, with human sizes and dates", async () => {
