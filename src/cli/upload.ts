@@ -152,6 +152,11 @@ export async function upload(args: string[]): Promise<number> {
   let usage: unknown;
   let next = 0;
 
+  // Standard input cannot be read again, so its upload cannot be resumed:
+  // stopped or failed, it is aborted at the API, leaving nothing behind.
+  const stdinStop = new AbortController();
+  let stdinUpload: Promise<unknown> | undefined;
+
   async function uploadOne(key: number): Promise<void> {
     const file = positionals[key];
     const name = file === "-" ? values.name! : values.name ?? basename(file);
@@ -160,7 +165,7 @@ export async function upload(args: string[]): Promise<number> {
       const onProgress = (progress: UploadProgress) =>
         report.progress(key, progress);
       const result = file === "-"
-        ? await client.files.uploadFile(
+        ? await (stdinUpload = client.files.uploadFile(
           process.stdin as AsyncIterable<Uint8Array>,
           resource,
           {
@@ -169,8 +174,9 @@ export async function upload(args: string[]): Promise<number> {
             concurrency: partConcurrency,
             lifetime,
             onProgress,
+            signal: stdinStop.signal,
           },
-        )
+        ))
         : await uploadPath(client, file, resource, {
           name,
           partSize,
@@ -199,6 +205,10 @@ export async function upload(args: string[]): Promise<number> {
       report.done(key, result, expiresAt, flush);
     } catch (error) {
       lines[key] = null;
+      // Stopped by Ctrl-C, which has said so.
+      if (file === "-" && stdinStop.signal.aborted) return;
+      const uploadUrl = (error as { uploadUrl?: string }).uploadUrl;
+      if (file === "-" && uploadUrl !== undefined) await abandon(uploadUrl);
       // The client checks its arguments before any request: a name given
       // with --name is a usage error, one taken from the file is this
       // file's failure.
@@ -222,23 +232,42 @@ export async function upload(args: string[]): Promise<number> {
     }
   }
 
-  // Ctrl-C: what finished is told, and what went in parts is kept for a
-  // rerun, which resumes it.
+  // Ctrl-C: what finished is told, and what went in parts from a path is
+  // kept for a rerun, which resumes it; standard input's upload is aborted.
   const onSignal = async () => {
+    const stdinKey = positionals.indexOf("-");
+    const stopping = stdinUpload !== undefined && lines[stdinKey] === undefined;
+    if (stopping) stdinStop.abort(new Error("interrupted"));
     report.close();
     const held = positionals.flatMap((file, i) =>
       i >= printed && typeof lines[i] === "string"
         ? [`  ${quoteName(file)}: ${lines[i]!.trimEnd()}\n`]
         : []
     );
+    const paths = positionals.some((file, i) =>
+      file !== "-" && i >= printed && lines[i] === undefined
+    );
     printError(
-      "fileurls upload: interrupted; run the same command again to resume the files sent in parts\n" +
+      "fileurls upload: interrupted" +
+        (paths
+          ? "; run the same command again to resume the files sent in parts"
+          : "") +
+        (stopping ? "; the upload of standard input is aborted" : "") +
+        "\n" +
         (held.length > 0
           ? `finished, not printed above since a file before them was not:\n${
             held.join("")
           }`
           : ""),
     );
+    // The library deletes the aborted upload at the API: given a few
+    // seconds, nothing of it stays.
+    if (stopping) {
+      await Promise.race([
+        stdinUpload!.catch(() => {}),
+        new Promise((done) => setTimeout(done, 5_000)),
+      ]);
+    }
     await flushed();
     process.exit(130);
   };

@@ -197,6 +197,107 @@ describe("fileurls upload, killed and run again", () => {
     }
   });
 
+  test("Ctrl-C during an upload of standard input aborts it at the API: nothing stays", async () => {
+    const [command, ...prefix] = cliCommand();
+    const child = spawn(command, [
+      ...prefix,
+      "upload",
+      "--base-url",
+      server.url,
+      "--part-size",
+      "5",
+      "--name",
+      "piped.bin",
+      "-",
+    ], {
+      cwd: ROOT,
+      env: cleanEnv({
+        FILEURLS_API_KEY: server.apiKey,
+        FILEURLS_STATE_DIR: join(dir, "state-stdin"),
+      }),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    running.add(child);
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+    const exited = new Promise<number | null>((done) =>
+      child.once("exit", (code) => done(code))
+    );
+    const data = join(dir, "data", "files");
+    const uploads = async () =>
+      (await readdir(data).catch(() => [] as string[])).filter((name) =>
+        name.startsWith(".upload-")
+      ).sort();
+    // Those an earlier test left for a rerun.
+    const earlier = await uploads();
+    // Two parts' worth, and standard input stays open: the upload is
+    // under way, in parts, when Ctrl-C comes.
+    child.stdin!.write(randomBytes(11 * MiB));
+    await waitFor(
+      async () => (await uploads()).length === earlier.length + 1,
+      "the upload of standard input",
+    );
+    process.kill(child.pid!, "SIGINT");
+    assert.equal(await exited, 130, stderr);
+    running.delete(child);
+    child.stdin!.destroy();
+    assert.equal(
+      stderr.trim().split("\n").at(-1),
+      "fileurls upload: interrupted; the upload of standard input is aborted",
+    );
+    assert.deepEqual(await uploads(), earlier);
+  });
+
+  test("an upload of standard input the server refuses midway is aborted at the API", async () => {
+    const small = await serve([
+      "--port",
+      "0",
+      "--data",
+      join(dir, "data-small"),
+      "--max-size",
+      "8MiB",
+    ]);
+    try {
+      const [command, ...prefix] = cliCommand();
+      const child = spawn(command, [
+        ...prefix,
+        "upload",
+        "--base-url",
+        small.url,
+        "--part-size",
+        "5",
+        "--name",
+        "big.bin",
+        "-",
+      ], {
+        cwd: ROOT,
+        env: cleanEnv({
+          FILEURLS_API_KEY: small.apiKey,
+          FILEURLS_STATE_DIR: join(dir, "state-small"),
+        }),
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      running.add(child);
+      let stderr = "";
+      child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+      const exited = new Promise<number | null>((done) =>
+        child.once("exit", (code) => done(code))
+      );
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(randomBytes(16 * MiB));
+      assert.equal(await exited, 1, stderr);
+      running.delete(child);
+      assert.match(stderr, /413/);
+      const files = await readdir(join(dir, "data-small", "files"));
+      assert.deepEqual(
+        files.filter((name) => name.startsWith(".upload-")),
+        [],
+      );
+    } finally {
+      await small.stop();
+    }
+  });
+
   test("--no-resume starts over even with a record", async () => {
     const data = randomBytes(6 * MiB);
     const file = join(dir, "other.bin");
