@@ -248,6 +248,15 @@ async function partUrls(
     const number = part.number!;
     const wanted = expectedSize(session, number);
     const size = part.size;
+    if (wanted === undefined && session.size !== null) {
+      const count = Math.max(1, Math.ceil(session.size / session.partSize));
+      throw new RouteError(
+        400,
+        `${action}: part ${number} is past the end of the file, which has ${count} ${
+          count === 1 ? "part" : "parts"
+        }`,
+      );
+    }
     if (
       typeof size !== "number" || !Number.isSafeInteger(size) || size < 1 ||
       size > session.partSize || (session.size !== null && size !== wanted)
@@ -256,11 +265,7 @@ async function partUrls(
         400,
         `${action}: part ${number} must have ${
           wanted ?? `1 to ${session.partSize}`
-        } bytes${
-          wanted === undefined && session.size !== null
-            ? " (it is past the end of the file)"
-            : ""
-        }, got ${size}`,
+        } bytes, got ${size}`,
       );
     }
     const end = (number - 1) * session.partSize + size;

@@ -282,6 +282,18 @@ describe("part URLs", () => {
     }));
     assert.equal((await sign(t.app, upload.upload_url, many)).status, 400);
     assert.equal((await sign(t.app, upload.upload_url, [])).status, 400);
+    // Each says what is wrong.
+    const [, , short] = await errorOf(
+      await sign(t.app, upload.upload_url, [bad[0]]),
+    );
+    assert.match(short, /: part 1 must have 1000 bytes, got 999$/);
+    const [, , past] = await errorOf(
+      await sign(t.app, upload.upload_url, [bad[2]]),
+    );
+    assert.match(
+      past,
+      /: part 4 is past the end of the file, which has 3 parts$/,
+    );
     const urls = await signed(t.app, upload.upload_url, [
       { number: 3, size: 500, sha256: sha },
     ]);
