@@ -29,6 +29,9 @@ import {
 import { parseSize, seconds } from "./_units.ts";
 
 /** The usage of `fileurls serve`. */
+/** The least time a single upload's partial file sits idle before a sweep. */
+const PARTIAL_IDLE_MS = 5 * 60_000;
+
 export const SERVE_USAGE: string = `Usage: fileurls serve [options]
 
 Serves the files API at <origin>/v1 and prints its URL and API key, then
@@ -204,8 +207,10 @@ export async function serve(args: string[]): Promise<number> {
     await mkdir(data, { recursive: true, mode: 0o700 });
     const files = fsStorage({ dir: join(data, "files") });
     // What a crash left: a single upload once no byte arrived for twice the
-    // timeout; a multipart upload once it expired.
-    sweep = () => files.sweep({ idle: 2 * timeout });
+    // timeout, and at least 5 minutes, so that an instance with a shorter
+    // timeout on the same folder leaves another's uploads alone; a
+    // multipart upload once it expired.
+    sweep = () => files.sweep({ idle: Math.max(2 * timeout, PARTIAL_IDLE_MS) });
     storage = files;
     where = join(data, "files");
   }

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, utimes } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -344,13 +344,29 @@ describe("fileurls serve after SIGKILL", () => {
     uploader.destroy();
     assert.equal((await partials(data)).length, 1);
 
-    // Left over once nothing wrote it for twice the timeout.
-    await new Promise((done) => setTimeout(done, 2500));
+    // Nothing wrote it for 30 s, over twice the timeout, but less than 5
+    // minutes: it may be another instance's upload, with a longer timeout.
+    const [partial] = await partials(data);
+    const age = async (ms: number) => {
+      const then = new Date(Date.now() - ms);
+      for (const path of [partial, join(partial, "data")]) {
+        await utimes(join(data, "files", path), then, then).catch(() => {});
+      }
+    };
+    await age(30_000);
     const second = await serve(args);
+    try {
+      assert.deepEqual(await partials(data), [partial]);
+    } finally {
+      await second.stop();
+    }
+    // Left over once nothing wrote it for 5 minutes.
+    await age(5 * 60_000 + 1000);
+    const third = await serve(args);
     try {
       assert.deepEqual(await partials(data), []);
     } finally {
-      await second.stop();
+      await third.stop();
     }
   });
 });
