@@ -46,7 +46,7 @@ export function corsHeaders(origins: CorsOrigins): MiddlewareHandler {
       allowOrigin(c.res.headers, origins, origin);
       c.res.headers.set(
         "access-control-expose-headers",
-        "Content-Length, Content-Range, Content-Disposition, ETag, Accept-Ranges",
+        "Content-Length, Content-Range, Content-Disposition, ETag, Accept-Ranges, Retry-After, X-Request-Id",
       );
     }
   };

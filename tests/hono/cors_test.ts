@@ -77,6 +77,11 @@ describe("CORS", () => {
     const error = await postUrls(t.app, "{", { origin });
     assert.equal(error.status, 400);
     assert.equal(error.headers.get("access-control-allow-origin"), origin);
+    // A browser's client sees when to try again, and the request's id.
+    assert.match(
+      error.headers.get("access-control-expose-headers")!,
+      /\bRetry-After\b.*\bX-Request-Id\b/,
+    );
     const stranger = await postUrls(t.app, HELLO, {
       origin: "https://evil.example",
     });
