@@ -8,6 +8,7 @@
 
 import { decodeBase64, encodeBase64 } from "./_encoding.ts";
 import { builtinModule } from "./_runtime.ts";
+import { sha256Js } from "./_sha256_js.ts";
 
 interface NodeCrypto {
   createHash(algorithm: string): NodeHash;
@@ -16,7 +17,7 @@ interface NodeCrypto {
 /**
  * The SHA-256 of some bytes, base64: with `node:crypto` where the runtime
  * has it (Deno, Bun, Node), which reads the bytes where they are, else with
- * Web Crypto, which copies them first.
+ * Web Crypto, which copies them first, else in plain JavaScript.
  *
  * @param bytes The bytes.
  * @returns 44 characters of base64.
@@ -26,6 +27,11 @@ export async function sha256Base64(bytes: Uint8Array): Promise<string> {
   if (hash !== undefined) {
     hash.update(bytes);
     return hash.digest("base64");
+  }
+  // A page that is no secure context (plain http: from another machine)
+  // has no Web Crypto.
+  if (globalThis.crypto?.subtle === undefined) {
+    return encodeBase64(sha256Js(bytes));
   }
   return encodeBase64(
     new Uint8Array(

@@ -102,6 +102,12 @@ export function browserRequired(): boolean {
 }
 
 /** A running Chromium with one page. */
+/**
+ * A host name that Chromium resolves to 127.0.0.1: pages served from it
+ * over `http:` are not secure contexts, and have no `crypto.subtle`.
+ */
+export const INSECURE_HOST = "fileurls.test";
+
 export interface Browser {
   page: Page;
   close(): Promise<void>;
@@ -137,6 +143,9 @@ export async function launchChromium(search: ChromiumSearch): Promise<Browser> {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        // A name for loopback that is not "localhost": a page served from
+        // it over http: is no secure context, as one from another machine.
+        `--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`,
       ],
     });
   } catch (error) {

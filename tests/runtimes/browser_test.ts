@@ -9,6 +9,7 @@ import {
   bundleClient,
   findChromium,
   GET_CHROMIUM,
+  INSECURE_HOST,
   launchChromium,
 } from "./_browser.ts";
 import { serveApp, type Served } from "../_serve.ts";
@@ -320,6 +321,36 @@ describe("the client in Chromium", { skip }, () => {
             assert.equal(between.size, parts - 1, what);
           }
         }
+      }
+    });
+
+    test("a page that is no secure context, without Web Crypto, still uploads in parts", async () => {
+      const secure = new URL(page.url);
+      const insecure = `http://${INSECURE_HOST}:${secure.port}/`;
+      await browser.page.goto(insecure);
+      try {
+        assert.deepEqual(
+          await browser.page.evaluate(() => {
+            const page = globalThis as unknown as {
+              isSecureContext: boolean;
+              crypto?: { subtle?: unknown };
+            };
+            return [page.isSecureContext, page.crypto?.subtle === undefined];
+          }),
+          [false, true],
+        );
+        const data = bytes(PART * 2 + 5, 41);
+        const answer = await sendFromPage(browser, {
+          target: `${api.baseUrl}`,
+          kind: "file",
+          data,
+          partSize: PART,
+        });
+        assert.equal(answer.error, undefined, JSON.stringify(answer.error));
+        const got = await api.app.request(answer.url!);
+        assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
+      } finally {
+        await browser.page.goto(`${page.url}/`);
       }
     });
 
