@@ -167,6 +167,13 @@ async function sendPart(
   // On Deno and Node the bytes go through node:http, unless the caller gave
   // a fetch of its own.
   const put = transport.ownFetch ? undefined : nodeFetch(["deno", "node"]);
+  // Where a body's progress cannot be seen (browsers, workerd), a part must
+  // go within the timeout as a whole, while `concurrency` parts share the
+  // link: each may take that many times as long.
+  const where = runtime();
+  const patience = put === undefined && where !== "bun" && where !== "node"
+    ? send.concurrency
+    : 1;
   for (let signing = 0;; signing++) {
     const { parts } = await transport.post(
       subresource(send.uploadUrl, "parts"),
@@ -191,6 +198,7 @@ async function sendPart(
           action,
           signal,
           fetch: put,
+          patience,
           onRetry: (attempt, reason) =>
             send.onRetry?.(part.number, attempt, retryReason(reason)),
         },

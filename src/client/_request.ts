@@ -35,6 +35,11 @@ export interface RequestContext {
     init: RequestInit,
     touch: () => void,
   ) => Promise<Response>;
+  /**
+   * How many times the client's `timeout` the request may stay silent: a
+   * body whose progress cannot be seen, sharing the link with others.
+   */
+  patience?: number;
 }
 
 /** The settings every request of one client shares. */
@@ -193,17 +198,18 @@ export class Transport {
   ): Promise<T> {
     const { signal, action } = context;
     const where = displayUrl(url);
+    const timeout = this.#timeout * (context.patience ?? 1);
     let reason: unknown;
     for (let attempt = 0;; attempt++) {
       signal?.throwIfAborted();
       if (attempt > 0) context.onRetry?.(attempt, reason);
       const timer = new AbortController();
       const expire = () =>
-        timer.abort(new TimeoutError(action, this.#timeout, where));
-      let id = setTimeout(expire, this.#timeout);
+        timer.abort(new TimeoutError(action, timeout, where));
+      let id = setTimeout(expire, timeout);
       const touch = () => {
         clearTimeout(id);
-        if (!timer.signal.aborted) id = setTimeout(expire, this.#timeout);
+        if (!timer.signal.aborted) id = setTimeout(expire, timeout);
       };
       const onAbort = () => timer.abort(signal?.reason);
       signal?.addEventListener("abort", onAbort, { once: true });

@@ -39,8 +39,8 @@ export interface ClientOptions {
   /**
    * Milliseconds a request may go without a byte moving: without an answer,
    * or, where the runtime streams a body (Bun, Node), without a byte of the
-   * body being taken. Elsewhere a body (a part, in a multipart upload) must
-   * go within it.
+   * body being taken. Elsewhere a part of a multipart upload must go within
+   * it times `concurrency`, the parts that share the link.
    *
    * @default {60000}
    */

@@ -457,6 +457,50 @@ describe("uploadFile() in parts, when things go wrong", () => {
     }
   });
 
+  test(
+    "where a part's progress cannot be seen, it may take timeout × concurrency",
+    {
+      skip: "Bun" in globalThis ||
+          (!("Deno" in globalThis) && typeof process === "object")
+        ? "Bun and Node see a part's progress: their timeout counts silence"
+        : false,
+    },
+    async () => {
+      const api = await startRouteApi();
+      try {
+        // A fetch of the caller's own sends each part whole, as browsers
+        // do; every part takes 600 ms, over the 300 ms timeout, but within
+        // 4 × 300 ms.
+        const slow = async (url: string, init: RequestInit) => {
+          if (init.method === "PUT") {
+            await new Promise((resolve) => setTimeout(resolve, 600));
+          }
+          return await fetch(url, init);
+        };
+        const data = bytes(PART * 3, 40);
+        for (const [concurrency, ok] of [[4, true], [1, false]] as const) {
+          const result = await client(api, {
+            fetch: slow,
+            timeout: 300,
+            maxRetries: 0,
+          }).files.uploadFile(data, "prediction", {
+            name: "slow.bin",
+            partSize: PART,
+            concurrency,
+          }).catch((e) => e);
+          if (ok) {
+            assert.equal(result.size, data.length, String(result));
+          } else {
+            assert.ok(result instanceof TimeoutError, String(result));
+            assert.match(result.message, /within 300 ms/);
+          }
+        }
+      } finally {
+        await api.close();
+      }
+    },
+  );
+
   test("a part whose connection goes silent fails after timeout with a TimeoutError that tells the uploadUrl", async () => {
     const api = await startRouteApi();
     const port = Number(new URL(api.url).port);
