@@ -13,6 +13,7 @@ import type {
   FileUrls,
   MultipartUpload,
   UploadedPart,
+  UploadStatus,
 } from "../api.ts";
 import { checkCreateParams, checkUploadParams, quoteName } from "../_params.ts";
 import { runtime } from "../_runtime.ts";
@@ -346,16 +347,13 @@ async function resume(
         `${action}: the upload was completed with other bytes (SHA-256 of parts ${status.sha256}, this file's ${actual})`,
       );
     }
-    upload.report({ loaded: status.size ?? 0, total: status.size ?? 0 });
-    return {
-      downloadUrl: status.download_url,
+    upload.report({
+      loaded: status.size ?? 0,
+      total: status.size ?? 0,
+      uploadUrl,
       id: status.id,
-      name: status.name,
-      size: status.size ?? 0,
-      mimeType: status.mime_type,
-      ...(status.sha256 === undefined ? {} : { sha256: status.sha256 }),
-      multipart: true,
-    };
+    });
+    return completedResult(status);
   }
   const stored = new Map<number, UploadedPart>(
     status.parts.map((part) => [part.number, part]),
@@ -407,14 +405,39 @@ async function sendAll(
     };
   } catch (error) {
     if (options.signal?.aborted) {
-      // Aborted: nothing partial may stay behind.
-      await transport.delete(uploadUrl, { action: `${action}: cannot abort` })
-        .catch(() => {});
+      // Aborted: nothing partial may stay behind. An abort that came after
+      // the API had completed the upload (its answer lost to the abort)
+      // finds the file whole: it is not hidden from the caller.
+      const refused = await transport.delete(uploadUrl, {
+        action: `${action}: cannot abort`,
+      }).then(() => undefined, (error) => error);
+      if (refused instanceof ApiError && refused.status === 409) {
+        const status = await getStatus(transport, uploadUrl, action)
+          .catch(() => undefined);
+        if (status?.state === "complete") {
+          const size = status.size ?? 0;
+          report({ loaded: size, total: size, uploadUrl, id });
+          return completedResult(status);
+        }
+      }
       throw options.signal.reason;
     }
     if (error instanceof FileUrlsError) error.uploadUrl = uploadUrl;
     throw error;
   }
+}
+
+/** What an upload found complete at the API resolves with. */
+function completedResult(status: UploadStatus): UploadResult {
+  return {
+    downloadUrl: status.download_url,
+    id: status.id,
+    name: status.name,
+    size: status.size ?? 0,
+    mimeType: status.mime_type,
+    ...(status.sha256 === undefined ? {} : { sha256: status.sha256 }),
+    multipart: true,
+  };
 }
 
 /**

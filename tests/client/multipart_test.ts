@@ -501,6 +501,42 @@ describe("uploadFile() in parts, when things go wrong", () => {
     },
   );
 
+  test("an abort that comes after the API completed the upload resolves with the stored file", async () => {
+    const api = await startRouteApi();
+    try {
+      const controller = new AbortController();
+      // The completion reaches the API; its answer is lost to the abort.
+      const late = async (url: string, init: RequestInit) => {
+        if (init.method === "POST" && /\/complete\?/.test(url)) {
+          await (await fetch(url, { ...init, signal: undefined })).text();
+          controller.abort(new Error("canceled"));
+          throw controller.signal.reason;
+        }
+        return await fetch(url, init);
+      };
+      const data = bytes(PART * 2 + 3, 42);
+      const progress: UploadProgress[] = [];
+      const result = await client(api, { fetch: late }).files.uploadFile(
+        data,
+        "prediction",
+        {
+          name: "late.bin",
+          partSize: PART,
+          signal: controller.signal,
+          onProgress: (p) => progress.push(p),
+        },
+      );
+      assert.equal(result.size, data.length);
+      assert.deepEqual(await download(api, result.downloadUrl), data);
+      assert.equal(progress.at(-1)?.loaded, data.length);
+      // Its DELETE was refused (409): the file stays, as the result says.
+      const deletes = api.requests.filter((r) => r.method === "DELETE");
+      assert.equal(deletes.length, 1);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("a part whose connection goes silent fails after timeout with a TimeoutError that tells the uploadUrl", async () => {
     const api = await startRouteApi();
     const port = Number(new URL(api.url).port);
