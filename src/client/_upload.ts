@@ -87,6 +87,7 @@ export async function uploadFile(
   if (options.resume !== undefined) {
     checkUrl(options.resume, "resume", "Cannot upload");
   }
+  options.signal?.throwIfAborted();
   const source = await openSource(file, options);
   let settled = false;
   const report = (progress: UploadProgress) => {
@@ -185,7 +186,7 @@ async function single(
     (response) =>
       readJson(response, action).catch((error) => {
         if (error instanceof FileUrlsError) throw error;
-      }) as Promise<{ id?: unknown } | undefined>,
+      }) as Promise<Stored | undefined>,
     {
       action,
       signal,
@@ -217,17 +218,28 @@ async function single(
     ? undefined
     : await complete(transport, completeUrl, action, signal);
   report({ loaded: total, total });
-  const id = [completed?.id, answer?.id, urls.id].find((id) =>
-    typeof id === "string"
-  ) as string | undefined;
+  // What the API says it stored: the URLs may have been made elsewhere for
+  // another name than the file's own (uploadTo).
+  const said = (field: keyof Stored) =>
+    [completed?.[field], answer?.[field]].find((value) =>
+      typeof value === "string"
+    ) as string | undefined;
+  const id = said("id") ?? (typeof urls.id === "string" ? urls.id : undefined);
   return {
     downloadUrl: urls.download_url,
     ...(id === undefined ? {} : { id }),
-    name: source.name,
+    name: said("name") ?? source.name,
     size: total,
-    mimeType: source.type,
+    mimeType: said("mime_type") ?? source.type,
     multipart: false,
   };
+}
+
+/** The fields of a stored file an answer to a single upload may carry. */
+interface Stored {
+  id?: unknown;
+  name?: unknown;
+  mime_type?: unknown;
 }
 
 /**
@@ -239,13 +251,13 @@ async function complete(
   url: string,
   action: string,
   signal: AbortSignal | undefined,
-): Promise<{ id?: unknown } | undefined> {
+): Promise<Stored | undefined> {
   const answer = await transport.post(url, undefined, {
     action: `${action}: cannot complete the upload`,
     signal,
   });
   return typeof answer === "object" && answer !== null
-    ? answer as { id?: unknown }
+    ? answer as Stored
     : undefined;
 }
 

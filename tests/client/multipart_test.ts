@@ -803,6 +803,62 @@ describe("uploadFile() in parts, its progress and options", () => {
     }
   });
 
+  test("uploadTo() one PUT resolves with the name and type the URLs were made for", async () => {
+    const api = await startRouteApi();
+    try {
+      const urls = await client(api).files.createUrls({
+        name: "report.pdf",
+        size: 3,
+        resource: "prediction",
+        mime_type: "application/pdf",
+      });
+      const result = await uploadTo(
+        urls,
+        new File([new Uint8Array([1, 2, 3])], "other.pdf", {
+          type: "application/pdf",
+        }),
+      );
+      assert.equal(result.name, "report.pdf");
+      assert.equal(result.mimeType, "application/pdf");
+      assert.equal(result.id, urls.id);
+      assert.match(result.downloadUrl, /\/report\.pdf\?/);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("a signal aborted already rejects before any request or progress event", async () => {
+    const api = await startRouteApi();
+    try {
+      const progress: unknown[] = [];
+      const reason = new Error("not now");
+      const urls = {
+        upload_url: `${api.baseUrl}/upload/x`,
+        download_url: `${api.baseUrl}/download/x`,
+      };
+      for (const target of ["upload", "uploadTo", "uploadTo one PUT"]) {
+        const options = {
+          name: "a.bin",
+          signal: AbortSignal.abort(reason),
+          onProgress: (p: unknown) => progress.push(p),
+        };
+        const data = bytes(PART * 2, 43);
+        const error = await (target === "upload"
+          ? client(api).files.uploadFile(data, "prediction", options)
+          : target === "uploadTo"
+          ? uploadTo(`${api.baseUrl}/files/uploads/x?sig=y`, data, options)
+          : uploadTo(urls, data.subarray(0, 5), options)).catch((e) =>
+            e
+          );
+        assert.equal(error, reason, target);
+      }
+      assert.deepEqual(progress, []);
+      assert.equal(api.requests.length, 0);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("uploadTo() refuses a file of another size than the upload's before any part is sent", async () => {
     const api = await startRouteApi();
     try {
