@@ -827,6 +827,28 @@ describe("uploadFile() in parts, its progress and options", () => {
     }
   });
 
+  test("uploadTo() given the upload_url of one PUT says so, not that a key is missing", async () => {
+    const api = await startRouteApi();
+    try {
+      const urls = await client(api).files.createUrls({
+        name: "one.bin",
+        size: 3,
+        resource: "prediction",
+        mime_type: "application/octet-stream",
+      });
+      const error = await uploadTo(urls.upload_url, new Uint8Array(3), {
+        name: "one.bin",
+      }).catch((e) => e);
+      assert.ok(error instanceof FileUrlsError, String(error));
+      assert.equal(
+        error.message,
+        `Cannot upload "one.bin": the URL is not a multipart upload's upload_url (asked for its state, the API answered 401); for one PUT, pass the whole answer of POST /files/urls`,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
   test("a signal aborted already rejects before any request or progress event", async () => {
     const api = await startRouteApi();
     try {
