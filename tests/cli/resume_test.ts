@@ -231,7 +231,9 @@ describe("fileurls upload, killed and run again", () => {
     // Those an earlier test left for a rerun.
     const earlier = await uploads();
     // Two parts' worth, and standard input stays open: the upload is
-    // under way, in parts, when Ctrl-C comes.
+    // under way, in parts, when Ctrl-C comes. What it has not read by then
+    // meets a closed pipe.
+    child.stdin!.on("error", () => {});
     child.stdin!.write(randomBytes(11 * MiB));
     await waitFor(
       async () => (await uploads()).length === earlier.length + 1,
