@@ -51,6 +51,54 @@ async function waitFor(check: () => Promise<boolean>, what: string) {
   }
 }
 
+/** The multipart uploads in progress in a data folder's `files`. */
+async function uploadsIn(files: string): Promise<string[]> {
+  return (await readdir(files).catch(() => [] as string[]))
+    .filter((name) => name.startsWith(".upload-")).sort();
+}
+
+/**
+ * Starts `fileurls upload --name NAME -` in 5 MiB parts to a server, its
+ * standard input a pipe the test writes; what the uploader has not read
+ * when it exits meets a closed pipe, which is no failure here.
+ */
+function uploadStdin(
+  to: { url: string; apiKey: string },
+  name: string,
+  state: string,
+) {
+  const [command, ...prefix] = cliCommand();
+  const child = spawn(command, [
+    ...prefix,
+    "upload",
+    "--base-url",
+    to.url,
+    "--part-size",
+    "5",
+    "--name",
+    name,
+    "-",
+  ], {
+    cwd: ROOT,
+    env: cleanEnv({
+      FILEURLS_API_KEY: to.apiKey,
+      FILEURLS_STATE_DIR: join(dir, state),
+    }),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  running.add(child);
+  child.stdin!.on("error", () => {});
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
+  const exited = new Promise<number | null>((done) =>
+    child.once("exit", (code) => {
+      running.delete(child);
+      done(code);
+    })
+  );
+  return { child, exited, stderr: () => stderr };
+}
+
 describe("fileurls upload, killed and run again", () => {
   test("resumes from its record and sends only the missing parts", async () => {
     // 5 MiB parts (the server's smallest): 3 parts.
@@ -198,56 +246,25 @@ describe("fileurls upload, killed and run again", () => {
   });
 
   test("Ctrl-C during an upload of standard input aborts it at the API: nothing stays", async () => {
-    const [command, ...prefix] = cliCommand();
-    const child = spawn(command, [
-      ...prefix,
-      "upload",
-      "--base-url",
-      server.url,
-      "--part-size",
-      "5",
-      "--name",
-      "piped.bin",
-      "-",
-    ], {
-      cwd: ROOT,
-      env: cleanEnv({
-        FILEURLS_API_KEY: server.apiKey,
-        FILEURLS_STATE_DIR: join(dir, "state-stdin"),
-      }),
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    running.add(child);
-    let stderr = "";
-    child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
-    const exited = new Promise<number | null>((done) =>
-      child.once("exit", (code) => done(code))
-    );
+    const piped = uploadStdin(server, "piped.bin", "state-stdin");
     const data = join(dir, "data", "files");
-    const uploads = async () =>
-      (await readdir(data).catch(() => [] as string[])).filter((name) =>
-        name.startsWith(".upload-")
-      ).sort();
     // Those an earlier test left for a rerun.
-    const earlier = await uploads();
+    const earlier = await uploadsIn(data);
     // Two parts' worth, and standard input stays open: the upload is
-    // under way, in parts, when Ctrl-C comes. What it has not read by then
-    // meets a closed pipe.
-    child.stdin!.on("error", () => {});
-    child.stdin!.write(randomBytes(11 * MiB));
+    // under way, in parts, when Ctrl-C comes.
+    piped.child.stdin!.write(randomBytes(11 * MiB));
     await waitFor(
-      async () => (await uploads()).length === earlier.length + 1,
+      async () => (await uploadsIn(data)).length === earlier.length + 1,
       "the upload of standard input",
     );
-    process.kill(child.pid!, "SIGINT");
-    assert.equal(await exited, 130, stderr);
-    running.delete(child);
-    child.stdin!.destroy();
+    process.kill(piped.child.pid!, "SIGINT");
+    assert.equal(await piped.exited, 130, piped.stderr());
+    piped.child.stdin!.destroy();
     assert.equal(
-      stderr.trim().split("\n").at(-1),
+      piped.stderr().trim().split("\n").at(-1),
       "fileurls upload: interrupted; the upload of standard input is aborted",
     );
-    assert.deepEqual(await uploads(), earlier);
+    assert.deepEqual(await uploadsIn(data), earlier);
   });
 
   test("an upload of standard input the server refuses midway is aborted at the API", async () => {
@@ -260,41 +277,11 @@ describe("fileurls upload, killed and run again", () => {
       "8MiB",
     ]);
     try {
-      const [command, ...prefix] = cliCommand();
-      const child = spawn(command, [
-        ...prefix,
-        "upload",
-        "--base-url",
-        small.url,
-        "--part-size",
-        "5",
-        "--name",
-        "big.bin",
-        "-",
-      ], {
-        cwd: ROOT,
-        env: cleanEnv({
-          FILEURLS_API_KEY: small.apiKey,
-          FILEURLS_STATE_DIR: join(dir, "state-small"),
-        }),
-        stdio: ["pipe", "pipe", "pipe"],
-      });
-      running.add(child);
-      let stderr = "";
-      child.stderr!.setEncoding("utf8").on("data", (text) => stderr += text);
-      const exited = new Promise<number | null>((done) =>
-        child.once("exit", (code) => done(code))
-      );
-      child.stdin!.on("error", () => {});
-      child.stdin!.end(randomBytes(16 * MiB));
-      assert.equal(await exited, 1, stderr);
-      running.delete(child);
-      assert.match(stderr, /413/);
-      const files = await readdir(join(dir, "data-small", "files"));
-      assert.deepEqual(
-        files.filter((name) => name.startsWith(".upload-")),
-        [],
-      );
+      const piped = uploadStdin(small, "big.bin", "state-small");
+      piped.child.stdin!.end(randomBytes(16 * MiB));
+      assert.equal(await piped.exited, 1, piped.stderr());
+      assert.match(piped.stderr(), /413/);
+      assert.deepEqual(await uploadsIn(join(dir, "data-small", "files")), []);
     } finally {
       await small.stop();
     }

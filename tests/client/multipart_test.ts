@@ -18,6 +18,7 @@ import {
   uploadTo,
 } from "../../mod.ts";
 import { bytes, streamOf } from "../_data.ts";
+import type { MultipartUpload } from "../../src/api.ts";
 import { INPUT_KINDS } from "../_inputs.ts";
 import { partNumber, type RouteApi, startRouteApi } from "../_route_api.ts";
 import { startCutProxy } from "../_cut_proxy.ts";
@@ -70,6 +71,29 @@ function assertExact(requests: RecordedRequest[]): void {
       request.target,
     );
   }
+}
+
+/**
+ * What a backend with the API key gets from `POST /files/uploads` for a
+ * file of `PART * 2 + 1` bytes, to hand to a client with none.
+ */
+async function startedByBackend(api: RouteApi): Promise<MultipartUpload> {
+  const res = await fetch(`${api.baseUrl}/files/uploads`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${api.apiKey}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({
+      name: "from-backend.bin",
+      size: PART * 2 + 1,
+      resource: "prediction",
+      mime_type: "application/octet-stream",
+      part_size: PART,
+    }),
+  });
+  assert.equal(res.status, 201);
+  return await res.json();
 }
 
 async function download(api: RouteApi, url: string): Promise<Uint8Array> {
@@ -773,22 +797,7 @@ describe("uploadFile() in parts, its progress and options", () => {
   test("uploadTo() finishes an upload started elsewhere, with no API key", async () => {
     const api = await startRouteApi();
     try {
-      const res = await fetch(`${api.baseUrl}/files/uploads`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${api.apiKey}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({
-          name: "from-backend.bin",
-          size: PART * 2 + 1,
-          resource: "prediction",
-          mime_type: "application/octet-stream",
-          part_size: PART,
-        }),
-      });
-      assert.equal(res.status, 201);
-      const upload = await res.json();
+      const upload = await startedByBackend(api);
       const data = bytes(PART * 2 + 1, 21);
       const result = await uploadTo(upload, new Blob([data]), {
         name: "from-backend.bin",
@@ -884,22 +893,7 @@ describe("uploadFile() in parts, its progress and options", () => {
   test("uploadTo() refuses a file of another size than the upload's before any part is sent", async () => {
     const api = await startRouteApi();
     try {
-      const res = await fetch(`${api.baseUrl}/files/uploads`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${api.apiKey}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({
-          name: "from-backend.bin",
-          size: PART * 2 + 1,
-          resource: "prediction",
-          mime_type: "application/octet-stream",
-          part_size: PART,
-        }),
-      });
-      assert.equal(res.status, 201);
-      const upload = await res.json();
+      const upload = await startedByBackend(api);
       for (const size of [PART * 2, PART * 3]) {
         await assert.rejects(
           uploadTo(upload, new Blob([bytes(size, 22)]), {
