@@ -38,9 +38,11 @@ export interface ClientOptions {
   maxRetries?: number;
   /**
    * Milliseconds a request may go without a byte moving: without an answer,
-   * or, where the runtime streams a body (Bun, Node), without a byte of the
-   * body being taken. Elsewhere a part of a multipart upload must go within
-   * it times `concurrency`, the parts that share the link.
+   * or, where the body's progress can be seen (Bun, Node, and parts on
+   * Deno), without a byte of the body being taken. Elsewhere (browsers,
+   * workerd) a body must go whole within it: a single `PUT` within
+   * `timeout`, a part within `timeout` times `concurrency`, the parts that
+   * share the link.
    *
    * @default {60000}
    */
@@ -207,7 +209,9 @@ export interface UploadToOptions extends Omit<UploadOptions, "lifetime"> {
    */
   maxRetries?: number;
   /**
-   * Milliseconds a request may go without a byte moving.
+   * Milliseconds a request may go without a byte moving, as
+   * {@linkcode ClientOptions.timeout} tells: in browsers and workerd a body
+   * must go whole within it (a part within it times `concurrency`).
    *
    * @default {60000}
    */
