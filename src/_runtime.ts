@@ -97,6 +97,18 @@ export function bunGlobal(): BunGlobal | undefined {
 }
 
 /**
+ * Tells whether this runtime's `fetch` sends a stream body with a hand-set
+ * `Content-Length` as exactly that many bytes, never chunked, taking it as
+ * it is read, so that a body's progress can be seen: Bun and Node.
+ *
+ * @returns `true` on Bun and Node.
+ */
+export function streamsExactBodies(): boolean {
+  const where = runtime();
+  return where === "bun" || where === "node";
+}
+
+/**
  * Counts bytes read into new ArrayBuffers, and on Bun asks its garbage
  * collector to run (without waiting for it) every `every` bytes: Bun frees
  * such buffers late, so that memory would grow by hundreds of MiB while a

@@ -15,7 +15,7 @@ import type {
   UploadedPart,
   UploadStatus,
 } from "../api.ts";
-import { runtime } from "../_runtime.ts";
+import { streamsExactBodies } from "../_runtime.ts";
 import { compositeSha256, sha256Base64 } from "../_sha256.ts";
 import { ApiError, FileUrlsError } from "./errors.ts";
 import { retryReason, type Transport } from "./_request.ts";
@@ -170,8 +170,7 @@ async function sendPart(
   // Where a body's progress cannot be seen (browsers, workerd), a part must
   // go within the timeout as a whole, while `concurrency` parts share the
   // link: each may take that many times as long.
-  const where = runtime();
-  const patience = put === undefined && where !== "bun" && where !== "node"
+  const patience = put === undefined && !streamsExactBodies()
     ? send.concurrency
     : 1;
   for (let signing = 0;; signing++) {
@@ -223,8 +222,7 @@ function partBody(
   bytes: Uint8Array,
   touch: () => void,
 ): { body: BodyInit; duplex?: "half" } {
-  const where = runtime();
-  if (where !== "bun" && where !== "node") {
+  if (!streamsExactBodies()) {
     return { body: bytes as Uint8Array<ArrayBuffer> };
   }
   let offset = 0;

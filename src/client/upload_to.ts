@@ -11,7 +11,6 @@ import {
 } from "../api.ts";
 import { Transport } from "./_request.ts";
 import { uploadFile } from "./_upload.ts";
-import { ApiError, FileUrlsError } from "./errors.ts";
 import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
 
 /**
@@ -66,28 +65,12 @@ export async function uploadTo(
 ): Promise<UploadResult> {
   const transport = new Transport(options, false);
   if (typeof target === "string") {
-    try {
-      return await uploadFile(
-        transport,
-        file,
-        { resource: DEFAULT_RESOURCE },
-        { ...options, resume: target },
-      );
-    } catch (error) {
-      // Asking an upload URL of one PUT for its state needs a key: the
-      // caller passed the wrong URL, not too few credentials.
-      if (error instanceof ApiError && error.status === 401) {
-        const action = error.message.slice(
-          0,
-          error.message.indexOf(": server responded"),
-        );
-        throw new FileUrlsError(
-          `${action}: the URL is not a multipart upload's upload_url (asked for its state, the API answered 401); for one PUT, pass the whole answer of POST /files/urls`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
+    return await uploadFile(
+      transport,
+      file,
+      { resource: DEFAULT_RESOURCE },
+      { ...options, resume: target },
+    );
   }
   if (typeof target !== "object" || target === null) {
     throw new TypeError(
