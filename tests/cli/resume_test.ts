@@ -253,10 +253,17 @@ describe("fileurls upload, killed and run again", () => {
     // Two parts' worth, and standard input stays open: the upload is
     // under way, in parts, when Ctrl-C comes.
     piped.child.stdin!.write(randomBytes(11 * MiB));
-    await waitFor(
-      async () => (await uploadsIn(data)).length === earlier.length + 1,
-      "the upload of standard input",
-    );
+    // Under way from the uploader's side too: a part of it is stored, so
+    // the uploader has the upload's URL (not still waiting for it).
+    await waitFor(async () => {
+      const added = (await uploadsIn(data)).filter((name) =>
+        !earlier.includes(name)
+      );
+      if (added.length !== 1) return false;
+      const parts = await readdir(join(data, added[0], "parts"))
+        .catch(() => [] as string[]);
+      return parts.some((name) => !name.endsWith(".lock"));
+    }, "a part of the upload of standard input");
     process.kill(piped.child.pid!, "SIGINT");
     assert.equal(await piped.exited, 130, piped.stderr());
     piped.child.stdin!.destroy();
