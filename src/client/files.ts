@@ -19,7 +19,6 @@ import { ApiError, FileUrlsError } from "./errors.ts";
 import { type Transport, transportOf } from "./_request.ts";
 import { uploadFile } from "./_upload.ts";
 import { checkFileUrls, checkUrl } from "./_url.ts";
-import { unlessAborted } from "./_retry.ts";
 import {
   createDownloadUrl,
   deleteFile,
@@ -362,19 +361,15 @@ export class Files {
   ): Promise<MultipartUpload | undefined> {
     let answer: { status: number; body: unknown };
     // Not cut by the signal: an upload the API made as the signal aborted
-    // would stay behind. It is deleted as soon as it is known.
+    // would stay behind. Once it is known it is deleted, and only then does
+    // the abort reject, so that a caller who exits at once leaves nothing.
     const creating = this.#transport.json("POST", "/files/uploads", params, {
       action,
     });
-    creating.then(async ({ body }) => {
-      if (!signal?.aborted) return;
-      const url = (body as MultipartUpload | undefined)?.upload_url;
-      checkUrl(url, "upload_url", action);
-      await this.#transport.delete(url!, { action: `${action}: cannot abort` });
-    }).catch(() => {});
     try {
-      answer = await unlessAborted(creating, signal);
+      answer = await creating;
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       // An API without multipart uploads.
       if (
         error instanceof ApiError &&
@@ -383,6 +378,16 @@ export class Files {
         return undefined;
       }
       throw error;
+    }
+    if (signal?.aborted) {
+      const url = (answer.body as MultipartUpload | undefined)?.upload_url;
+      await Promise.resolve().then(() => {
+        checkUrl(url, "upload_url", action);
+        return this.#transport.delete(url!, {
+          action: `${action}: cannot abort`,
+        });
+      }).catch(() => {});
+      throw signal.reason;
     }
     const upload = answer.body as MultipartUpload | undefined;
     if (

@@ -142,7 +142,10 @@ export interface UploadOptions {
    */
   mimeType?: string;
   /**
-   * Aborts both requests; the call rejects with the signal's reason.
+   * Aborts the upload: every request in flight stops, and a multipart
+   * upload is deleted at the API (one the API was still making is deleted
+   * once its answer comes). The call rejects with the signal's reason once
+   * that delete is answered.
    *
    * @default {undefined}
    */

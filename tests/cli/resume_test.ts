@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { randomBytes, sha256 } from "../_data.ts";
 import { startCutProxy } from "../_cut_proxy.ts";
+import { startRouteApi } from "../_route_api.ts";
 import {
   cleanEnv,
   cliCommand,
@@ -272,6 +273,46 @@ describe("fileurls upload, killed and run again", () => {
       "fileurls upload: interrupted; the upload of standard input is aborted",
     );
     assert.deepEqual(await uploadsIn(data), earlier);
+  });
+
+  test("Ctrl-C while the API still makes the upload of standard input: it is deleted once made", async () => {
+    // The API takes a second to make the upload; Ctrl-C comes meanwhile.
+    let creating: () => void;
+    const asked = new Promise<void>((done) => creating = done);
+    const api = await startRouteApi({
+      authorize: async (c) => {
+        if (c.req.method === "POST") {
+          creating();
+          await new Promise((done) => setTimeout(done, 1_000));
+        }
+        return true;
+      },
+    });
+    try {
+      const piped = uploadStdin(
+        { url: `${api.url}/v1`, apiKey: api.apiKey },
+        "piped.bin",
+        "state-creating",
+      );
+      piped.child.stdin!.write(randomBytes(11 * MiB));
+      await asked;
+      process.kill(piped.child.pid!, "SIGINT");
+      assert.equal(await piped.exited, 130, piped.stderr());
+      piped.child.stdin!.destroy();
+      const created = api.requests.filter((r) =>
+        r.method === "POST" && r.target.endsWith("/files/uploads")
+      );
+      assert.equal(created.length, 1, "one upload made");
+      const deleted = api.requests.filter((r) => r.method === "DELETE");
+      assert.equal(deleted.length, 1, "the upload made is deleted");
+      const answer = await api.app.request(
+        `http://localhost${deleted[0].target}`,
+      );
+      assert.equal(answer.status, 404, "the upload is gone");
+      assert.equal(api.parts().length, 0, "no part is sent");
+    } finally {
+      await api.close();
+    }
   });
 
   test("an upload of standard input the server refuses midway is aborted at the API", async () => {
