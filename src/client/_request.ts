@@ -20,6 +20,7 @@ import { xmlText } from "../_xml.ts";
 import { backoff, isRetryableStatus, retryDelay, sleep } from "./_retry.ts";
 import { nodeFetch } from "./_node_http.ts";
 import type { ClientOptions } from "./types.ts";
+import { corsHint, networkReason } from "./_network.ts";
 
 /** One request's purpose and abort signal. */
 export interface RequestContext {
@@ -227,7 +228,9 @@ export class Transport {
           if (timer.signal.aborted) throw timer.signal.reason;
           if (!retriesLeft) {
             throw new ConnectionError(
-              `${action}: cannot reach ${where}: ${networkReason(error)}`,
+              `${action}: cannot reach ${where}: ${networkReason(error)}${
+                corsHint(url)
+              }`,
               { cause: error, url: where },
             );
           }
@@ -362,64 +365,6 @@ export function displayUrl(url: string): string {
  */
 export function retryReason(reason: unknown): string {
   return typeof reason === "string" ? reason : networkReason(reason);
-}
-
-/**
- * Why a request got no answer, in a few words the runtimes agree on:
- * `connection refused`, `host not found`, `connection reset`, `TLS: …`, or
- * the innermost message of the error and its causes.
- *
- * @param error What `fetch` rejected with.
- * @returns The reason.
- */
-export function networkReason(error: unknown): string {
-  const chain: { code?: unknown; message?: unknown }[] = [];
-  for (
-    let e = error as { cause?: unknown } | undefined, i = 0;
-    e !== undefined && e !== null && i < 6;
-    e = e.cause as { cause?: unknown } | undefined, i++
-  ) {
-    chain.push(e as { code?: unknown; message?: unknown });
-  }
-  const text = chain.map((e) => `${e.code ?? ""} ${e.message ?? ""}`).join(
-    " ",
-  );
-  if (/ECONNREFUSED|ConnectionRefused|connection refused/i.test(text)) {
-    return "connection refused";
-  }
-  if (
-    /ENOTFOUND|EAI_AGAIN|dns error|failed to lookup|name resolution|DNS/i
-      .test(text)
-  ) {
-    return "host not found";
-  }
-  // Then how Node's fetch and Deno's tell of an answer whose connection
-  // closed midway, and Deno's of one closed before any answer.
-  if (
-    /ECONNRESET|ConnectionReset|connection reset|EPIPE|Broken pipe|other side closed|error reading a body|connection closed before message completed/i
-      .test(text)
-  ) {
-    return "connection reset";
-  }
-  const innermost = chain.map((e) => e.message).filter((m) =>
-    typeof m === "string" && m !== ""
-  ).pop() as string | undefined;
-  // Deno's (rustls) say "received corrupt message" or "InvalidCertificate",
-  // after the URL and "client error (Connect)": keep only the last clause.
-  // Node's (OpenSSL) say "…:error:0A00010B:SSL routines:<function>:<reason>:
-  // <file>:<line>:": keep the reason.
-  if (/CERT|TLS|SSL|certificate|corrupt message/i.test(text)) {
-    const openssl = /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(
-      innermost ?? "",
-    );
-    const clause = openssl?.[1] ?? innermost?.split(": ").pop()?.trim();
-    return `TLS: ${clause || "handshake failed"}`;
-  }
-  // A URL in it loses its query, which may hold a signature.
-  return (innermost || String(error)).replace(
-    /(\bhttps?:\/\/[^\s?#()]*)[?#][^\s()]*/g,
-    "$1",
-  );
 }
 
 async function toApiError(

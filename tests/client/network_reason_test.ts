@@ -4,7 +4,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { networkReason } from "../../src/client/_request.ts";
+import { networkReason } from "../../src/client/_network.ts";
 
 function failed(message: string, cause?: unknown): Error {
   return Object.assign(new TypeError(message), { cause });

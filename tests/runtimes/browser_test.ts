@@ -264,6 +264,14 @@ describe("the client in Chromium", { skip }, () => {
       );
       assert.equal(answer.error?.name, "ConnectionError");
       assert.match(answer.error!.message, /^Cannot upload "page\.csv"/);
+      // A refused preflight looks like any network error: the message
+      // names CORS and the page's origin.
+      assert.ok(
+        answer.error!.message.endsWith(
+          ` (or its CORS settings do not allow requests from ${page.url})`,
+        ),
+        answer.error!.message,
+      );
       assert.deepEqual(closedApp.methods, ["OPTIONS"]);
     });
   });
