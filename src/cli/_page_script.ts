@@ -13,13 +13,22 @@ import {
   ApiError,
   Client,
   ConnectionError,
+  FileUrlsError,
   TimeoutError,
   type UploadOptions,
   type UploadProgress,
+  type UploadResult,
 } from "../../mod.ts";
 
 /** Where the API key is kept in `localStorage`. */
 const KEY_ITEM = "fileurls.apiKey";
+/**
+ * Where the multipart uploads not finished yet are kept in `localStorage`,
+ * by file: picked again after a reload or a failure, a file resumes.
+ */
+const RESUME_ITEM = "fileurls.uploads";
+/** How long an unfinished upload is remembered, in ms: a week. */
+const RESUME_FOR = 7 * 24 * 3600 * 1000;
 
 function byId<T extends HTMLElement>(id: string): T {
   return document.getElementById(id) as T;
@@ -80,6 +89,49 @@ forget.addEventListener("click", () => {
   keyInput.focus();
 });
 
+/** An unfinished upload: its capability URL, and when it was kept. */
+interface Unfinished {
+  url: string;
+  at: number;
+}
+
+function unfinished(): Record<string, Unfinished> {
+  try {
+    const kept = JSON.parse(localStorage.getItem(RESUME_ITEM) ?? "{}");
+    return typeof kept === "object" && kept !== null ? kept : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Keeps (a URL) or forgets (`undefined`) the unfinished upload of `key`. */
+function keepUnfinished(key: string, url: string | undefined): void {
+  const kept = unfinished();
+  const now = Date.now();
+  for (const [other, { at }] of Object.entries(kept)) {
+    if (!(now - at < RESUME_FOR)) delete kept[other];
+  }
+  if (url === undefined) delete kept[key];
+  else kept[key] = { url, at: now };
+  try {
+    if (Object.keys(kept).length === 0) localStorage.removeItem(RESUME_ITEM);
+    else localStorage.setItem(RESUME_ITEM, JSON.stringify(kept));
+  } catch {
+    // A browser that keeps nothing: the file starts over when picked again.
+  }
+}
+
+/** A file, as the unfinished uploads are kept by. */
+function fileKey(file: File): string {
+  return JSON.stringify([baseUrl, file.name, file.size, file.lastModified]);
+}
+
+/** Uploads under way: while there are some, leaving the page asks first. */
+let underWay = 0;
+addEventListener("beforeunload", (event) => {
+  if (underWay > 0) event.preventDefault();
+});
+
 /** `1.2 MB`: bytes in decimal units. */
 function size(bytes: number): string {
   if (bytes < 1000) return `${bytes} B`;
@@ -121,6 +173,20 @@ function explain(error: unknown): string {
     return "This file cannot be uploaded.";
   }
   return "The upload failed.";
+}
+
+/**
+ * Whether a resume failed because the upload kept cannot be resumed: it
+ * expired or was deleted (403, 404), or it is of other bytes or not an
+ * upload's URL (the client's own `FileUrlsError`).
+ */
+function gone(error: unknown): boolean {
+  if (error instanceof ApiError) {
+    return error.status === 403 || error.status === 404 ||
+      error.status === 410;
+  }
+  return error instanceof FileUrlsError &&
+    !(error instanceof ConnectionError) && !(error instanceof TimeoutError);
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(
@@ -165,8 +231,19 @@ function upload(file: File): void {
     controller.abort(new DOMException("Canceled", "AbortError"));
   });
 
+  const key = fileKey(file);
+  const resume = file.size > (partSize ?? 5 * 1024 ** 2)
+    ? unfinished()[key]?.url
+    : undefined;
+  /** The upload's capability URL, once the API has made it. */
+  let uploadUrl: string | undefined;
   let shown = -1;
-  const onProgress = ({ loaded, total, retry }: UploadProgress) => {
+  const onProgress = (progress: UploadProgress) => {
+    const { loaded, total, retry } = progress;
+    if (progress.uploadUrl !== undefined && uploadUrl === undefined) {
+      uploadUrl = progress.uploadUrl;
+      keepUnfinished(key, uploadUrl);
+    }
     if (total === undefined || controller.signal.aborted) return;
     if (retry) {
       shown = -1;
@@ -178,9 +255,9 @@ function upload(file: File): void {
     const percent = total === 0 ? 100 : Math.floor(loaded / total * 100);
     if (percent === shown) return;
     shown = percent;
-    status.textContent = `Uploading: ${percent}% (${size(loaded)} of ${
-      size(total)
-    })`;
+    status.textContent = `${resume ? "Resuming" : "Uploading"}: ${percent}% (${
+      size(loaded)
+    } of ${size(total)})`;
   };
 
   const apiKey = storedKey() ?? undefined;
@@ -190,8 +267,25 @@ function upload(file: File): void {
     onProgress,
     ...(partSize ? { partSize } : {}),
   };
-  client.files.uploadFile(file, undefined, options).then(
+  const start = (): Promise<UploadResult> =>
+    client.files.uploadFile(file, undefined, options);
+  underWay++;
+  const uploading = resume === undefined
+    ? start()
+    : client.files.uploadFile(file, undefined, { ...options, resume }).catch(
+      (error: unknown) => {
+        // The upload kept is gone (expired, or deleted) or was of other
+        // bytes: the file starts over.
+        if (uploadUrl === undefined && gone(error)) {
+          keepUnfinished(key, undefined);
+          return start();
+        }
+        throw error;
+      },
+    );
+  uploading.finally(() => underWay--).then(
     (result) => {
+      keepUnfinished(key, undefined);
       item.classList.add("done");
       bar.value = bar.max;
       status.textContent = `Uploaded ${size(result.size)}.`;
@@ -210,12 +304,16 @@ function upload(file: File): void {
     (error: unknown) => {
       actions.hidden = true;
       if (controller.signal.aborted) {
+        keepUnfinished(key, undefined);
         item.classList.add("canceled");
         status.textContent = "Canceled. Nothing of it was kept.";
         return;
       }
       item.classList.add("failed");
-      status.textContent = explain(error);
+      status.textContent = explain(error) +
+        (uploadUrl === undefined
+          ? ""
+          : " Pick the file again to resume: the parts sent are kept.");
       detail.textContent = error instanceof Error
         ? error.message
         : String(error);

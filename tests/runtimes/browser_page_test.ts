@@ -13,7 +13,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import process from "node:process";
@@ -108,27 +108,38 @@ describe("the upload page in Chromium", { skip }, () => {
   let browser: Browser;
   let served: Served;
   let dir: string;
+  /** Files the page is given by path. */
+  let sources: string;
   let gate: Hold | undefined;
   /** `METHOD path` of every request to the API. */
   const requests: string[] = [];
+  /** Part `PUT`s the route has not answered yet. */
+  let partsInFlight = 0;
   /** CSP violations the page reported, and its console's errors. */
   const violations: string[] = [];
   const errors: string[] = [];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "fileurls-page-"));
+    sources = await mkdtemp(join(tmpdir(), "fileurls-page-sources-"));
     const app = new Hono();
     app.use("/v1/*", async (c, next) => {
       const path = new URL(c.req.url).pathname;
       requests.push(`${c.req.method} ${path}`);
-      if (c.req.method === "PUT" && /\/parts\/\d+$/.test(path) && gate) {
-        const current = gate;
-        if (++current.seen > current.after) {
-          current.held++;
-          await current.open;
+      const part = c.req.method === "PUT" && /\/parts\/\d+$/.test(path);
+      if (part) partsInFlight++;
+      try {
+        if (part && gate) {
+          const current = gate;
+          if (++current.seen > current.after) {
+            current.held++;
+            await current.open;
+          }
         }
+        await next();
+      } finally {
+        if (part) partsInFlight--;
       }
-      await next();
     });
     // As `fileurls serve` mounts them.
     app.route(
@@ -168,6 +179,7 @@ describe("the upload page in Chromium", { skip }, () => {
     await browser?.close();
     await served?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
+    if (sources) await rm(sources, { recursive: true, force: true });
   });
 
   /** Reads the CSP violations the page saw so far into `violations`. */
@@ -344,6 +356,121 @@ describe("the upload page in Chromium", { skip }, () => {
       await new Promise((done) => setTimeout(done, 50));
     }
     assert.deepEqual(await filesUnder(dir), before);
+  });
+
+  test("picked again after a reload, a file sent in parts resumes: only the parts the server lacks go", async () => {
+    const { page } = browser;
+    const data = bytes(PART * 5 + 7, 8);
+    const path = join(sources, "film.bin");
+    await writeFile(path, data);
+    const partPuts = () =>
+      requests.filter((r) => /^PUT \/v1\/files\/uploads\/.*\/parts\//.test(r))
+        .length;
+    // Two parts of six go (40 % but 7 bytes); the others wait, and the page
+    // is reloaded.
+    gate = hold(2);
+    try {
+      await resumeAfterReload(data, path, partPuts);
+    } finally {
+      gate?.release();
+      gate = undefined;
+    }
+  });
+
+  async function resumeAfterReload(
+    data: Uint8Array,
+    path: string,
+    partPuts: () => number,
+  ): Promise<void> {
+    const { page } = browser;
+    await page.setInputFiles("#files", path);
+    await waitForStatus(browser, "film.bin", /^Uploading: 39%/);
+    const kept = await page.evaluate(() =>
+      JSON.parse(localStorage.getItem("fileurls.uploads") ?? "{}")
+    );
+    assert.equal(Object.keys(kept).length, 1, JSON.stringify(kept));
+    const { url } = Object.values(kept)[0] as { url: string };
+    assert.ok(url.startsWith(`${served.url}/v1/files/uploads/`), url);
+    // Leaving the page while it uploads asks first.
+    assert.equal(
+      await page.evaluate(() => {
+        const event = new Event("beforeunload", { cancelable: true });
+        dispatchEvent(event);
+        return event.defaultPrevented;
+      }),
+      true,
+    );
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.reload();
+    gate!.release();
+    while (partsInFlight > 0) await new Promise((done) => setTimeout(done, 20));
+    // What the server holds now: the two parts, and any held part whose
+    // body had arrived whole before the reload.
+    const status = await (await fetch(url)).json();
+    const stored = status.parts.length;
+    assert.ok(stored >= 2 && stored < 6, JSON.stringify(status));
+    const before = partPuts();
+
+    // Picked again: it says it resumes, and sends the rest only.
+    gate = hold(0);
+    await page.setInputFiles("#files", path);
+    await waitForStatus(browser, "film.bin", /^Resuming: /);
+    gate.release();
+    await waitForStatus(browser, "film.bin", /^Uploaded/);
+    assert.equal(partPuts() - before, 6 - stored);
+    const [item] = await shown(browser);
+    const res = await fetch(item.href!);
+    assert.equal(
+      await sha256(new Uint8Array(await res.arrayBuffer())),
+      await sha256(data),
+    );
+    // Done: nothing is kept to resume.
+    assert.equal(
+      await page.evaluate(() => localStorage.getItem("fileurls.uploads")),
+      null,
+    );
+  }
+
+  test("starts over when the upload kept to resume is gone", async () => {
+    const { page } = browser;
+    const data = bytes(PART * 3, 9);
+    const path = join(sources, "gone.bin");
+    await writeFile(path, data);
+    const { mtimeMs } = await stat(path);
+    // An upload the page once kept, which the server no longer has.
+    await page.evaluate(
+      ({ key, url }) =>
+        localStorage.setItem(
+          "fileurls.uploads",
+          JSON.stringify({ [key]: { url, at: Date.now() } }),
+        ),
+      {
+        key: JSON.stringify([
+          `${served.url}/v1`,
+          "gone.bin",
+          data.length,
+          Math.trunc(mtimeMs),
+        ]),
+        url: `${served.url}/v1/files/uploads/${"A".repeat(22)}?sig=x`,
+      },
+    );
+    const logged = errors.length;
+    await page.setInputFiles("#files", path);
+    await waitForStatus(browser, "gone.bin", /^Uploaded/);
+    // The browser logs the kept upload's answer itself.
+    assert.deepEqual(errors.splice(logged), [
+      "Failed to load resource: the server responded with a status of 403 (Forbidden)",
+    ]);
+    const item = (await shown(browser)).find((i) => i.name === "gone.bin")!;
+    const res = await fetch(item.href!);
+    assert.equal(
+      await sha256(new Uint8Array(await res.arrayBuffer())),
+      await sha256(data),
+    );
+    assert.equal(
+      await page.evaluate(() => localStorage.getItem("fileurls.uploads")),
+      null,
+    );
   });
 
   test("says in plain words that the server refused the key, and a forgotten key is asked for again", async () => {
