@@ -76,6 +76,15 @@ export interface FileUrls {
   expires_at?: string;
   /** The file id, for `GET`/`DELETE /files/{id}`. The fileurls route always sends it. */
   id?: string;
+  /** The name the URLs were made for. The fileurls route always sends it. */
+  name?: string;
+  /** The exact size the upload URL takes. The fileurls route always sends it. */
+  size?: number;
+  /**
+   * The `Content-Type` the upload URL takes. The fileurls route always
+   * sends it.
+   */
+  mime_type?: string;
   /**
    * Where to `POST` (no body, no API key) once the `PUT` succeeded, so that
    * the API checks the stored object and records the file. The fileurls
@@ -201,6 +210,15 @@ export interface CreateUploadParams {
 export interface MultipartUpload {
   /** The file id. */
   id: string;
+  /** The declared name. The fileurls route always sends it. */
+  name?: string;
+  /**
+   * The declared size, or `null` if it is declared at completion. The
+   * fileurls route always sends it.
+   */
+  size?: number | null;
+  /** The declared media type. The fileurls route always sends it. */
+  mime_type?: string;
   /** The capability URL of this upload (see {@linkcode UploadStatus}). */
   upload_url: string;
   /** Where the file can be fetched once complete. */

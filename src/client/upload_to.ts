@@ -32,12 +32,15 @@ import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
  * No API key is needed or sent: the URLs are the capability.
  *
  * @param target What the API answered, or a multipart upload's `upload_url`.
- * @param file The contents, as for {@linkcode Files.upload}; its name and
- * type must match what the URLs were made for.
+ * @param file The contents, as for {@linkcode Files.upload}, of the size
+ * the URLs were made for. Its name and media type are those the answer
+ * names (`name`, `mime_type`, which the fileurls route sends), unless
+ * `options` gives them; where the answer has none, the file's own.
  * @param options As for {@linkcode Files.upload}, with `fetch`, `maxRetries`
  * and `timeout`.
  * @returns The uploaded file.
- * @throws {TypeError} If no name can be found, or an argument is malformed.
+ * @throws {TypeError} If no name can be found (a Blob, with no name in the
+ * answer nor in `options`), or an argument is malformed.
  * @throws {FileUrlsError} If a request fails, an answer is longer than
  * 1 MiB, or a URL is not absolute `http:` or `https:` (nothing is sent to
  * it).
@@ -77,17 +80,28 @@ export async function uploadTo(
       "Cannot upload: target must be the URLs the API answered, or an upload_url",
     );
   }
+  // The name and type the URLs were made for, where the answer tells them,
+  // unless the caller says otherwise: the upload URL takes only that type.
+  const declared: UploadToOptions = {
+    ...options,
+    name: options.name ?? stringOr(target.name),
+    mimeType: options.mimeType ?? stringOr(target.mime_type),
+  };
   if ("part_size" in target) {
     // Asked for its state first, as a resumed upload is: a file of another
     // size than the one declared is refused before any part is sent.
     return await uploadFile(transport, file, {
       resource: DEFAULT_RESOURCE,
       started: target as MultipartUpload,
-    }, options);
+    }, declared);
   }
   const urls = target as FileUrls;
   return await uploadFile(transport, file, {
     resource: DEFAULT_RESOURCE,
     single: () => Promise.resolve(urls),
-  }, options);
+  }, declared);
+}
+
+function stringOr(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
 }

@@ -51,9 +51,19 @@ export async function createUrls(
     downloadExp: downloadExpiry(config, fexp),
     fexp,
   };
-  const answer = config.presigned
+  const urls = config.presigned
     ? await presign(config, params, grant)
     : await sign(config, params, grant);
+  // What the URLs were made for, so that whoever uploads to them (with
+  // `uploadTo()`, no API key) sends the type they require.
+  const { id, ...rest } = urls;
+  const answer: Answer = {
+    id,
+    name: params.name,
+    size: params.size,
+    mime_type: params.mime_type,
+    ...rest,
+  };
   return Response.json(answer, {
     status: 201,
     headers: { "cache-control": "no-store" },

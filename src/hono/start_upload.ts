@@ -32,7 +32,8 @@ const ACTION = "Cannot start an upload";
  *
  * @param c The request's context.
  * @param config The route's options.
- * @returns `201 {id, upload_url, download_url, part_size, max_parts, expires_at}`.
+ * @returns `201 {id, name, size, mime_type, upload_url, download_url,
+ * part_size, max_parts, expires_at}`.
  * @throws {RouteError} As `POST /files/urls` does; 413 if the file needs
  * more parts than the store takes; 404 if the storage has no multipart; 507
  * if the storage is full.
@@ -83,6 +84,9 @@ export async function startUpload(
   const signer = await config.signer;
   const answer: MultipartUpload = {
     id,
+    name,
+    size: params.size ?? null,
+    mime_type: type,
     upload_url: await signSessionUrl(signer, base, {
       id,
       uploadId,

@@ -836,6 +836,43 @@ describe("uploadFile() in parts, its progress and options", () => {
     }
   });
 
+  test("uploadTo() sends the type and takes the name the URLs were made for, where the file has none or others", async () => {
+    const api = await startRouteApi();
+    try {
+      const data = new TextEncoder().encode("# hi\n");
+      for (
+        const [file, declared] of [
+          // A File whose type the browser left empty, its extension another
+          // type's: the URLs were made for application/octet-stream.
+          [new File([data], "notes.md"), "application/octet-stream"],
+          // A Blob with no name, of its own type.
+          [new Blob([data], { type: "text/plain" }), "text/markdown"],
+        ] as const
+      ) {
+        const urls = await client(api).files.createUrls({
+          name: "notes.md",
+          size: data.length,
+          resource: "prediction",
+          mime_type: declared,
+        });
+        const singles = api.singles().length;
+        const result = await uploadTo(urls, file);
+        assert.equal(result.name, "notes.md");
+        assert.equal(result.mimeType, declared);
+        const put = api.singles().slice(singles);
+        assert.equal(put.length, 1);
+        assert.equal(put[0].headers["content-type"], declared);
+        assert.deepEqual(await download(api, result.downloadUrl), data);
+      }
+      // A multipart upload's answer names the file too.
+      const upload = await startedByBackend(api);
+      const result = await uploadTo(upload, new Blob([bytes(PART * 2 + 1)]));
+      assert.equal(result.name, "from-backend.bin");
+    } finally {
+      await api.close();
+    }
+  });
+
   test("uploadTo() given the upload_url of one PUT says so, not that a key is missing", async () => {
     const api = await startRouteApi();
     try {

@@ -35,8 +35,15 @@ describe("POST /files/urls", () => {
       "download_url",
       "expires_at",
       "id",
+      "mime_type",
+      "name",
+      "size",
       "upload_url",
     ]);
+    // What the URLs were made for, as declared.
+    assert.equal(json.name, "hello.txt");
+    assert.equal(json.size, 5);
+    assert.equal(json.mime_type, "text/plain");
     assert.equal(json.expires_at, "2030-01-01T01:00:00.000Z");
     const up = new URL(json.upload_url);
     assert.equal(up.origin, "http://localhost");
@@ -400,6 +407,9 @@ describe("POST /files/urls with a presigned storage", () => {
     // No complete_url: this storage has no confirm().
     assert.deepEqual(json, {
       id: json.id,
+      name: "hello.txt",
+      size: 5,
+      mime_type: "Text/Plain",
       upload_url: "https://bucket.example/up?sig=1",
       download_url: "https://bucket.example/down?sig=2",
       expires_at: "2030-01-01T00:30:00.000Z",

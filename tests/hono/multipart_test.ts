@@ -172,6 +172,10 @@ describe("POST /files/uploads", () => {
     // 2,500 bytes in parts of 1,000.
     assert.equal(upload.max_parts, 3);
     assert.equal(upload.expires_at, "2030-01-02T00:00:00.000Z");
+    // What the upload was made for, as declared.
+    assert.equal(upload.name, "big.bin");
+    assert.equal(upload.size, PART * 2 + 500);
+    assert.equal(upload.mime_type, "application/octet-stream");
     assert.deepEqual(t.storage.calls, [`create ${upload.id}`]);
     // Nothing is visible until completion.
     assert.equal((await t.app.request(upload.download_url)).status, 404);
@@ -515,6 +519,7 @@ describe("completion", () => {
     const storage = memoryStorage();
     const t = routeApp({ maxSize: 1500, storage });
     const upload = await started(t.app, { size: null });
+    assert.equal(upload.size, null);
     assert.equal(upload.max_parts, 2);
     const data = seeded(2000, 11);
     const parts = await partsOf(data);
