@@ -290,12 +290,16 @@ function manifest(externals: Set<string>): void {
       dependencies[name] = range;
     }
   }
-  const exports: Record<string, { types: string; import: string }> = {};
+  // ES modules only; `default` lets `require()` load them where Node can
+  // (20.19, 22.12 and later), and elsewhere fail with ERR_REQUIRE_ESM rather
+  // than with "No exports main defined".
+  const exports: Record<
+    string,
+    { types: string; import: string; default: string }
+  > = {};
   for (const [key, source] of Object.entries(deno.exports)) {
-    exports[key] = {
-      types: typesPath(source),
-      import: `./esm/${outName(key)}.js`,
-    };
+    const file = `./esm/${outName(key)}.js`;
+    exports[key] = { types: typesPath(source), import: file, default: file };
   }
   const pkg = {
     name: NAME,

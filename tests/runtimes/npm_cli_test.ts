@@ -1,6 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -87,3 +87,26 @@ function npx(args: string[], cwd: string): ChildProcess {
     });
   },
 );
+
+// An ES module package: `require()` loads it where Node loads ES modules
+// that way (20.19, 22.12 and later), and says why it cannot elsewhere.
+(tarball ? describe : () => {})("require() of the npm package", () => {
+  test("loads every entry point, or fails with ERR_REQUIRE_ESM", () => {
+    const script = `
+      const client = require("fileurls");
+      const hono = require("fileurls/hono");
+      console.log(typeof client.Client, typeof client.uploadTo, typeof hono.filesRoute);
+    `;
+    const child = spawnSync(process.execPath, ["-e", script], {
+      encoding: "utf8",
+    });
+    const features = process.features as { require_module?: boolean };
+    if (features.require_module) {
+      assert.equal(child.status, 0, child.stderr);
+      assert.equal(child.stdout.trim(), "function function function");
+    } else {
+      assert.notEqual(child.status, 0);
+      assert.match(child.stderr, /ERR_REQUIRE_ESM/);
+    }
+  });
+});
