@@ -111,7 +111,8 @@ export interface FilesRouteOptions {
    */
   allowedTypes?: string[];
   /**
-   * The accepted values of `resource` (400 otherwise).
+   * The accepted values of `resource` (400 otherwise): at least one, none
+   * empty.
    *
    * @default {["prediction"]}
    */
@@ -413,6 +414,11 @@ export function configure(options: FilesRouteOptions): Config {
   ) {
     throw new TypeError(
       "Cannot create the files route: resources must be an array of strings",
+    );
+  }
+  if (resources.length === 0 || resources.includes("")) {
+    throw new TypeError(
+      "Cannot create the files route: resources must name at least one resource, each a non-empty string",
     );
   }
 

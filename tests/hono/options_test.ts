@@ -49,6 +49,13 @@ describe("filesRoute() options", () => {
       () => filesRoute({ ...base, cors: ["https://a.example/"] }),
       TypeError,
     );
+    // No resource at all would refuse every upload.
+    for (const resources of [[], [""]]) {
+      assert.throws(
+        () => filesRoute({ ...base, resources }),
+        /resources must name at least one resource/,
+      );
+    }
     assert.throws(() => filesRoute({ ...base, maxSize: 0 }), RangeError);
     assert.throws(() => filesRoute({ ...base, uploadTtl: 1.5 }), RangeError);
   });
