@@ -286,6 +286,13 @@ async function sendAll(
       }
       throw options.signal.reason;
     }
+    if (error instanceof ApiError && error.status === 413) {
+      // Over the API's limit: the upload can never complete, so it is
+      // deleted rather than kept for a resume.
+      await transport.delete(uploadUrl, { action: `${action}: cannot abort` })
+        .catch(() => {});
+      throw error;
+    }
     if (error instanceof FileUrlsError) error.uploadUrl = uploadUrl;
     throw error;
   }

@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  ApiError,
   Client,
   ConnectionError,
   FileUrlsError,
@@ -524,6 +525,32 @@ describe("uploadFile() in parts, when things go wrong", () => {
       }
     },
   );
+
+  test("a stream over the API's maxSize fails with 413 and its upload is deleted, not kept to resume", async () => {
+    const api = await startRouteApi({ maxSize: PART * 2 + 10 });
+    try {
+      const error = await client(api).files.uploadFile(
+        streamOf(bytes(PART * 4, 23), 1000),
+        "prediction",
+        { name: "big.bin", partSize: PART },
+      ).catch((e) => e);
+      assert.ok(error instanceof ApiError, String(error));
+      assert.equal(error.status, 413);
+      assert.equal(error.uploadUrl, undefined, "nothing to resume");
+      const started = api.requests.find((r) =>
+        r.method === "POST" && r.target.endsWith("/files/uploads")
+      );
+      assert.ok(started);
+      const deleted = api.requests.filter((r) => r.method === "DELETE");
+      assert.equal(deleted.length, 1, "the upload is deleted");
+      const answer = await api.app.request(
+        `http://localhost${deleted[0].target}`,
+      );
+      assert.equal(answer.status, 404, "the upload is gone");
+    } finally {
+      await api.close();
+    }
+  });
 
   test("an abort that comes after the API completed the upload resolves with the stored file", async () => {
     const api = await startRouteApi();
