@@ -42,7 +42,9 @@ export async function single(
   checkFileUrls(urls, action);
   const completeUrl = urls.complete_url;
   if (completeUrl !== undefined) checkUrl(completeUrl, "complete_url", action);
-  report({ loaded: 0, total });
+  // Each event tells the file's id, where the API gave one.
+  const known = typeof urls.id === "string" ? { id: urls.id } : {};
+  report({ loaded: 0, total, ...known });
   const answer = await transport.send(
     urls.upload_url,
     (_attempt, touch) => ({
@@ -52,7 +54,12 @@ export async function single(
         "content-type": source.type,
         "content-length": String(total),
       },
-      ...singleBody(data, total, touch, (loaded) => report({ loaded, total })),
+      ...singleBody(
+        data,
+        total,
+        touch,
+        (loaded) => report({ loaded, total, ...known }),
+      ),
     }),
     // The bytes are stored: only an answer over the limit fails the upload.
     (response) =>
@@ -66,6 +73,7 @@ export async function single(
         report({
           loaded: 0,
           total,
+          ...known,
           retry: { attempt, reason: retryReason(reason) },
         }),
     },
@@ -89,7 +97,7 @@ export async function single(
   const completed = completeUrl === undefined
     ? undefined
     : await complete(transport, completeUrl, action, signal);
-  report({ loaded: total, total });
+  report({ loaded: total, total, ...known });
   // What the API says it stored: the URLs may have been made elsewhere for
   // another name than the file's own (uploadTo).
   const said = (field: keyof Stored) =>

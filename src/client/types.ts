@@ -90,7 +90,10 @@ export interface UploadProgress {
    * `resume` to finish the upload after a failure or in another process.
    */
   uploadUrl?: string;
-  /** The file id of a multipart upload, once it started. */
+  /**
+   * The file id, where the API tells it: of a multipart upload once it
+   * started, of a single `PUT` once its URLs are made.
+   */
   id?: string;
   /**
    * Set on the event that tells why a request starts again: a single `PUT`

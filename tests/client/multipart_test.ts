@@ -863,6 +863,28 @@ describe("uploadFile() in parts, its progress and options", () => {
     }
   });
 
+  test("a single PUT's progress events tell the file id, as a multipart upload's do", async () => {
+    const api = await startRouteApi();
+    try {
+      const events: UploadProgress[] = [];
+      const result = await client(api).files.uploadFile(
+        bytes(PART - 1, 24),
+        "prediction",
+        {
+          name: "small.bin",
+          partSize: PART,
+          onProgress: (p) => events.push(p),
+        },
+      );
+      assert.equal(result.multipart, false);
+      assert.ok(result.id);
+      assert.ok(events.length >= 2, String(events.length));
+      for (const event of events) assert.equal(event.id, result.id);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("uploadTo() sends the type and takes the name the URLs were made for, where the file has none or others", async () => {
     const api = await startRouteApi();
     try {
