@@ -90,6 +90,23 @@ async function waitForStatus(
   );
 }
 
+/** Checks that a download link serves exactly `data`. */
+async function assertServes(href: string, data: Uint8Array): Promise<void> {
+  const res = await fetch(href);
+  assert.equal(res.status, 200);
+  assert.equal(
+    await sha256(new Uint8Array(await res.arrayBuffer())),
+    await sha256(data),
+  );
+}
+
+/** What the page keeps in `localStorage` to resume uploads, if anything. */
+async function keptUploads(browser: Browser): Promise<string | null> {
+  return await browser.page.evaluate(() =>
+    localStorage.getItem("fileurls.uploads")
+  );
+}
+
 /** Every file under `dir`, relative to it. */
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -385,9 +402,7 @@ describe("the upload page in Chromium", { skip }, () => {
     const { page } = browser;
     await page.setInputFiles("#files", path);
     await waitForStatus(browser, "film.bin", /^Uploading: 39%/);
-    const kept = await page.evaluate(() =>
-      JSON.parse(localStorage.getItem("fileurls.uploads") ?? "{}")
-    );
+    const kept = JSON.parse(await keptUploads(browser) ?? "{}");
     assert.equal(Object.keys(kept).length, 1, JSON.stringify(kept));
     const { url } = Object.values(kept)[0] as { url: string };
     assert.ok(url.startsWith(`${served.url}/v1/files/uploads/`), url);
@@ -419,16 +434,9 @@ describe("the upload page in Chromium", { skip }, () => {
     await waitForStatus(browser, "film.bin", /^Uploaded/);
     assert.equal(partPuts() - before, 6 - stored);
     const [item] = await shown(browser);
-    const res = await fetch(item.href!);
-    assert.equal(
-      await sha256(new Uint8Array(await res.arrayBuffer())),
-      await sha256(data),
-    );
+    await assertServes(item.href!, data);
     // Done: nothing is kept to resume.
-    assert.equal(
-      await page.evaluate(() => localStorage.getItem("fileurls.uploads")),
-      null,
-    );
+    assert.equal(await keptUploads(browser), null);
   }
 
   test("starts over when the upload kept to resume is gone", async () => {
@@ -462,15 +470,8 @@ describe("the upload page in Chromium", { skip }, () => {
       "Failed to load resource: the server responded with a status of 403 (Forbidden)",
     ]);
     const item = (await shown(browser)).find((i) => i.name === "gone.bin")!;
-    const res = await fetch(item.href!);
-    assert.equal(
-      await sha256(new Uint8Array(await res.arrayBuffer())),
-      await sha256(data),
-    );
-    assert.equal(
-      await page.evaluate(() => localStorage.getItem("fileurls.uploads")),
-      null,
-    );
+    await assertServes(item.href!, data);
+    assert.equal(await keptUploads(browser), null);
   });
 
   test("says in plain words that the server refused the key, and a forgotten key is asked for again", async () => {
