@@ -235,6 +235,7 @@ function upload(file: File): void {
   const resume = file.size > (partSize ?? 5 * 1024 ** 2)
     ? unfinished()[key]?.url
     : undefined;
+  let resuming = resume !== undefined;
   /** The upload's capability URL, once the API has made it. */
   let uploadUrl: string | undefined;
   let shown = -1;
@@ -255,9 +256,9 @@ function upload(file: File): void {
     const percent = total === 0 ? 100 : Math.floor(loaded / total * 100);
     if (percent === shown) return;
     shown = percent;
-    status.textContent = `${resume ? "Resuming" : "Uploading"}: ${percent}% (${
-      size(loaded)
-    } of ${size(total)})`;
+    status.textContent = `${
+      resuming ? "Resuming" : "Uploading"
+    }: ${percent}% (${size(loaded)} of ${size(total)})`;
   };
 
   const apiKey = storedKey() ?? undefined;
@@ -278,6 +279,7 @@ function upload(file: File): void {
         // bytes: the file starts over.
         if (uploadUrl === undefined && gone(error)) {
           keepUnfinished(key, undefined);
+          resuming = false;
           return start();
         }
         throw error;
@@ -310,10 +312,15 @@ function upload(file: File): void {
         return;
       }
       item.classList.add("failed");
+      // The client tells the upload's URL with an error it can resume from;
+      // one it cannot (a file over the server's limit) is deleted.
+      const resumable = (error as { uploadUrl?: unknown }).uploadUrl !==
+        undefined;
+      if (!resumable) keepUnfinished(key, undefined);
       status.textContent = explain(error) +
-        (uploadUrl === undefined
-          ? ""
-          : " Pick the file again to resume: the parts sent are kept.");
+        (resumable
+          ? " Pick the file again to resume: the parts sent are kept."
+          : "");
       detail.textContent = error instanceof Error
         ? error.message
         : String(error);

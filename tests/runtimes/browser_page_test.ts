@@ -132,6 +132,8 @@ describe("the upload page in Chromium", { skip }, () => {
   const requests: string[] = [];
   /** Part `PUT`s the route has not answered yet. */
   let partsInFlight = 0;
+  /** While set, part `PUT`s of this number are refused with a 400. */
+  let refusePart: number | undefined;
   /** CSP violations the page reported, and its console's errors. */
   const violations: string[] = [];
   const errors: string[] = [];
@@ -146,6 +148,11 @@ describe("the upload page in Chromium", { skip }, () => {
       const part = c.req.method === "PUT" && /\/parts\/\d+$/.test(path);
       if (part) partsInFlight++;
       try {
+        if (part && path.endsWith(`/parts/${refusePart}`)) {
+          return c.json({
+            error: { type: "invalid_request", message: "refused here" },
+          }, 400);
+        }
         if (part && gate) {
           const current = gate;
           if (++current.seen > current.after) {
@@ -438,6 +445,51 @@ describe("the upload page in Chromium", { skip }, () => {
     // Done: nothing is kept to resume.
     assert.equal(await keptUploads(browser), null);
   }
+
+  test("a file whose upload failed midway says it can resume, and does when picked again", async () => {
+    const { page } = browser;
+    const data = bytes(PART * 4, 10);
+    const path = join(sources, "failed.bin");
+    await writeFile(path, data);
+    const partPuts = () =>
+      requests.filter((r) => /^PUT \/v1\/files\/uploads\/.*\/parts\//.test(r))
+        .length;
+    const before = partPuts();
+    const logged = errors.length;
+    refusePart = 3;
+    try {
+      await page.setInputFiles("#files", path);
+      await waitForStatus(
+        browser,
+        "failed.bin",
+        /^The server refused the upload\. Pick the file again to resume: the parts sent are kept\.$/,
+      );
+    } finally {
+      refusePart = undefined;
+    }
+    // The refused part's 400, as the browser logs it.
+    assert.deepEqual(errors.splice(logged), [
+      "Failed to load resource: the server responded with a status of 400 (Bad Request)",
+    ]);
+    const kept = Object.values(JSON.parse(await keptUploads(browser) ?? "{}"));
+    assert.equal(kept.length, 1);
+    // Parts 1 and 2 were stored (4 too, unless the failure stopped it first);
+    // picked again, only the others go.
+    while (partsInFlight > 0) await new Promise((done) => setTimeout(done, 20));
+    const { url } = kept[0] as { url: string };
+    const { parts } = await (await fetch(url)).json();
+    const stored = parts.map((p: { number: number }) => p.number);
+    assert.ok([1, 2].every((n) => stored.includes(n)), String(stored));
+    assert.ok(!stored.includes(3), String(stored));
+    const first = partPuts() - before;
+    await page.setInputFiles("#files", path);
+    await waitForStatus(browser, "failed.bin", /^Uploaded/);
+    assert.equal(partPuts() - before - first, 4 - stored.length);
+    const item = (await shown(browser)).filter((i) => i.name === "failed.bin")
+      .at(-1)!;
+    await assertServes(item.href!, data);
+    assert.equal(await keptUploads(browser), null);
+  });
 
   test("starts over when the upload kept to resume is gone", async () => {
     const { page } = browser;
