@@ -5,7 +5,8 @@
  * holding the upload's capability URL and the options it was started with
  * (name, resource, lifetime). A rerun of the same command finds it and sends
  * only the missing parts; a changed file (another size or time) finds none
- * and starts over, and so does a rerun with other options. While a run
+ * and starts over, and so does a rerun with other options; the earlier
+ * upload of a file that changed is handed back to be dropped. While a run
  * uploads a file, a lock file beside the record keeps a second run off it:
  * that run uploads the file on its own, with no record.
  *
@@ -16,7 +17,14 @@
  * @module
  */
 
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
@@ -57,6 +65,12 @@ export interface Resume {
    * other options, which cannot be resumed.
    */
   otherUploadUrl?: string;
+  /**
+   * The capability URLs of unfinished uploads of this path to this API
+   * made before the file changed (another size or time), which cannot be
+   * resumed. Their records are gone once this is read.
+   */
+  changedUploadUrls: string[];
   /** Keeps the capability URL of the upload that just started. */
   save(uploadUrl: string): Promise<void>;
   /** Forgets the upload: it completed, or cannot be resumed. */
@@ -111,8 +125,15 @@ export async function openResume(
   const busy = await lock(`${file}.lock`);
   if (busy !== undefined) {
     const none = () => Promise.resolve();
-    return { busy, save: none, forget: none, release: none };
+    return {
+      busy,
+      changedUploadUrls: [],
+      save: none,
+      forget: none,
+      release: none,
+    };
   }
+  held.add(`${file}.lock`);
   const kept = {
     name: options.name,
     resource: options.resource,
@@ -139,6 +160,7 @@ export async function openResume(
   return {
     uploadUrl,
     otherUploadUrl,
+    changedUploadUrls: await takeChanged(dir, file, absolute, baseUrl),
     async save(url) {
       const record: ResumeRecord = {
         uploadUrl: url,
@@ -154,9 +176,61 @@ export async function openResume(
       await rm(file, { force: true });
     },
     async release() {
+      held.delete(`${file}.lock`);
       await rm(`${file}.lock`, { force: true });
     },
   };
+}
+
+/** The lock files this process holds. */
+const held = new Set<string>();
+
+/**
+ * Lets other runs upload the files this process uploads: for an exit that
+ * does not wait for each upload's end (Ctrl-C), so that no lock is left
+ * with this process's id, which another process may later have.
+ */
+export async function releaseAll(): Promise<void> {
+  const paths = [...held];
+  held.clear();
+  await Promise.all(paths.map((path) => rm(path, { force: true })));
+}
+
+/**
+ * Takes the records of earlier uploads of `path` to `baseUrl` other than
+ * `file`'s, made before the file changed, that no running process holds:
+ * their upload URLs, the records removed.
+ */
+async function takeChanged(
+  dir: string,
+  file: string,
+  path: string,
+  baseUrl: string,
+): Promise<string[]> {
+  const urls: string[] = [];
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const other = join(dir, name);
+    if (!name.endsWith(".json") || other === file) continue;
+    let record: ResumeRecord;
+    try {
+      record = JSON.parse(await readFile(other, "utf8"));
+    } catch {
+      continue;
+    }
+    if (
+      record.path !== path || record.baseUrl !== baseUrl ||
+      typeof record.uploadUrl !== "string"
+    ) {
+      continue;
+    }
+    // An upload of the file as it was, still under way in another run.
+    if (await lock(`${other}.lock`) !== undefined) continue;
+    await rm(other, { force: true });
+    await rm(`${other}.lock`, { force: true });
+    urls.push(record.uploadUrl);
+  }
+  return urls;
 }
 
 /**

@@ -23,7 +23,7 @@ import {
 } from "./_client.ts";
 import { downloadExpiry } from "./_expiry.ts";
 import { plainReport, terminalReport } from "./_report.ts";
-import { openResume, type Resume } from "./_resume.ts";
+import { openResume, releaseAll, type Resume } from "./_resume.ts";
 import { parseDuration } from "./_units.ts";
 import {
   codeOf,
@@ -222,11 +222,18 @@ export async function upload(args: string[]): Promise<number> {
         return;
       }
       failed = true;
+      // A file sent in parts keeps its record: a rerun resumes it.
+      const resumable = file !== "-" && uploadUrl !== undefined &&
+        !values["no-resume"];
       report.failed(
         key,
         `fileurls upload: ${
           explain(error, cli, ["/files/urls", "/files/uploads"])
-        }\n`,
+        }\n${
+          resumable
+            ? "hint: run the same command again to resume it: the parts sent are kept\n"
+            : ""
+        }`,
       );
       flush();
     }
@@ -234,7 +241,14 @@ export async function upload(args: string[]): Promise<number> {
 
   // Ctrl-C: what finished is told, and what went in parts from a path is
   // kept for a rerun, which resumes it; standard input's upload is aborted.
-  const onSignal = async () => {
+  /** Ctrl-C's handler, once it runs: it ends the process. */
+  let interrupted: Promise<void> | undefined;
+  const onSignal = () => {
+    // A second Ctrl-C does not wait for the first to clean up.
+    if (interrupted) process.exit(130);
+    interrupted = stop();
+  };
+  const stop = async () => {
     const stdinKey = positionals.indexOf("-");
     const stopping = stdinUpload !== undefined && lines[stdinKey] === undefined;
     if (stopping) stdinStop.abort(new Error("interrupted"));
@@ -268,6 +282,8 @@ export async function upload(args: string[]): Promise<number> {
         new Promise((done) => setTimeout(done, 5_000)),
       ]);
     }
+    // Other runs may upload these files now, and resume them.
+    await releaseAll().catch(() => {});
     await flushed();
     process.exit(130);
   };
@@ -282,6 +298,8 @@ export async function upload(args: string[]): Promise<number> {
       ),
     );
   } finally {
+    // Uploads that Ctrl-C stopped end here first: its handler exits.
+    if (interrupted) await interrupted;
     process.off("SIGINT", onSignal);
     report.close();
   }
@@ -366,6 +384,12 @@ async function uploadRecorded(
     );
     await record.forget();
     await abandon(dropped);
+  }
+  if (record.changedUploadUrls.length > 0) {
+    options.onNote(
+      "the file changed since an earlier upload: dropping it, starting over",
+    );
+    await Promise.all(record.changedUploadUrls.map(abandon));
   }
   const upload = (resume: string | undefined) =>
     client.files.uploadFile(path, resource, {

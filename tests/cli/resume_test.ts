@@ -176,6 +176,139 @@ describe("fileurls upload, killed and run again", () => {
     }
   });
 
+  test("a file changed since an interrupted upload starts over, and the earlier upload is dropped", async () => {
+    const file = join(dir, "changing.bin");
+    await writeFile(file, randomBytes(12 * MiB));
+    const state = join(dir, "state-changing");
+    const data = join(dir, "data", "files");
+    const earlier = await uploadsIn(data);
+    const proxy = await startCutProxy(
+      server.port,
+      /PUT [^ ]*\/parts\/2\?/,
+      MiB,
+      "stall",
+    );
+    const env = {
+      FILEURLS_API_KEY: server.apiKey,
+      FILEURLS_STATE_DIR: state,
+    };
+    const baseUrl = `${proxy.url}/v1`;
+    try {
+      const [command, ...prefix] = cliCommand();
+      const first = spawn(
+        command,
+        [...prefix, "upload", "--base-url", baseUrl, "--part-size", "5", file],
+        { cwd: ROOT, env: cleanEnv(env), stdio: "ignore" },
+      );
+      running.add(first);
+      await waitFor(async () => {
+        const saved = (await readdir(join(state, "uploads")).catch(() => []))
+          .filter((name) => name.endsWith(".json"));
+        return saved.length === 1 && proxy.cut();
+      }, "the record, and the stalled part 2");
+      // Ctrl-C: the record stays for a rerun.
+      const closed = new Promise((resolve) => first.once("close", resolve));
+      process.kill(first.pid!, "SIGINT");
+      await closed;
+      running.delete(first);
+      const started = (await uploadsIn(data)).filter((n) =>
+        !earlier.includes(n)
+      );
+      assert.equal(
+        started.length,
+        1,
+        "the interrupted upload is on the server",
+      );
+
+      // Changed: other bytes, another time. The rerun cannot resume it.
+      await writeFile(file, randomBytes(12 * MiB));
+      const second = await run(
+        ["upload", "--base-url", baseUrl, "--part-size", "5", file],
+        { env },
+      );
+      assert.equal(second.code, 0, second.stderr);
+      // The earlier upload is gone from the server, and its record too.
+      assert.deepEqual(
+        (await uploadsIn(data)).filter((n) => started.includes(n)),
+        [],
+      );
+      assert.deepEqual(await readdir(join(state, "uploads")), []);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("a file whose upload fails midway says a rerun resumes it, and one does", async () => {
+    const own = await serve(["--port", "0", "--data", join(dir, "data-gone")]);
+    const file = join(dir, "failing.bin");
+    const data = randomBytes(12 * MiB);
+    await writeFile(file, data);
+    const env = {
+      FILEURLS_API_KEY: own.apiKey,
+      FILEURLS_STATE_DIR: join(dir, "state-failing"),
+    };
+    // Part 2 stalls; then the server goes away, and no retry reaches it.
+    const proxy = await startCutProxy(
+      own.port,
+      /PUT [^ ]*\/parts\/2\?/,
+      MiB,
+      "stall",
+    );
+    let again: Serving | undefined;
+    try {
+      const failing = run([
+        "upload",
+        "--base-url",
+        `${proxy.url}/v1`,
+        "--part-size",
+        "5",
+        "--timeout",
+        "1",
+        file,
+      ], { env });
+      await waitFor(() => Promise.resolve(proxy.cut()), "the stalled part 2");
+      await own.stop("SIGKILL");
+      const failed = await failing;
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.match(
+        failed.stderr,
+        /\nhint: run the same command again to resume it: the parts sent are kept\n$/,
+      );
+      // The killed server left part 2's lock: aged as a crash's is after
+      // 30 s, so that the rerun need not wait for it.
+      const files = join(dir, "data-gone", "files");
+      for (const upload of await uploadsIn(files)) {
+        for (const name of await readdir(join(files, upload, "parts"))) {
+          if (!name.endsWith(".lock")) continue;
+          const old = new Date(Date.now() - 60_000);
+          await utimes(join(files, upload, "parts", name), old, old);
+        }
+      }
+      // Back on the same folder and port: the rerun finishes the upload.
+      again = await serve([
+        "--port",
+        String(own.port),
+        "--data",
+        join(dir, "data-gone"),
+      ]);
+      const rerun = await run([
+        "upload",
+        "--json",
+        "--base-url",
+        `${proxy.url}/v1`,
+        "--part-size",
+        "5",
+        file,
+      ], { env });
+      assert.equal(rerun.code, 0, rerun.stderr);
+      const result = JSON.parse(rerun.stdout);
+      assert.equal(result.size, data.length);
+    } finally {
+      await again?.stop();
+      await proxy.close();
+    }
+  });
+
   test("Ctrl-C tells what finished and that a rerun resumes", async () => {
     const big = join(dir, "interrupted.bin");
     await writeFile(big, randomBytes(12 * MiB));
@@ -233,6 +366,11 @@ describe("fileurls upload, killed and run again", () => {
         stderr,
         /interrupted; run the same command again to resume the files sent in parts\n/,
       );
+      // The record stays for the rerun; the lock, with this process's id,
+      // which another process may have later, does not.
+      const left = await readdir(join(dir, "state-interrupted", "uploads"));
+      assert.equal(left.filter((n) => n.endsWith(".json")).length, 1);
+      assert.deepEqual(left.filter((n) => n.endsWith(".lock")), []);
       assert.match(
         stderr,
         new RegExp(
@@ -310,6 +448,41 @@ describe("fileurls upload, killed and run again", () => {
       );
       assert.equal(answer.status, 404, "the upload is gone");
       assert.equal(api.parts().length, 0, "no part is sent");
+    } finally {
+      await api.close();
+    }
+  });
+
+  test("a second Ctrl-C exits at once, having said it was interrupted once", async () => {
+    // The API takes 2 s to make the upload: the first Ctrl-C's clean-up
+    // waits for it, the second does not.
+    let creating: () => void;
+    const asked = new Promise<void>((done) => creating = done);
+    const api = await startRouteApi({
+      authorize: async (c) => {
+        if (c.req.method === "POST") {
+          creating();
+          await new Promise((done) => setTimeout(done, 2_000));
+        }
+        return true;
+      },
+    });
+    try {
+      const piped = uploadStdin(
+        { url: `${api.url}/v1`, apiKey: api.apiKey },
+        "piped.bin",
+        "state-twice",
+      );
+      piped.child.stdin!.write(randomBytes(11 * MiB));
+      await asked;
+      const started = Date.now();
+      process.kill(piped.child.pid!, "SIGINT");
+      await new Promise((done) => setTimeout(done, 200));
+      process.kill(piped.child.pid!, "SIGINT");
+      assert.equal(await piped.exited, 130, piped.stderr());
+      assert.ok(Date.now() - started < 1_500, "did not wait for the API");
+      piped.child.stdin!.destroy();
+      assert.equal(piped.stderr().match(/interrupted/g)?.length, 1);
     } finally {
       await api.close();
     }
