@@ -56,7 +56,8 @@ Options:
   -h, --help       Show help; "fileurls <command> --help" for a command's options
   -V, --version    Show the version
 
-Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
+Exit codes: 0 success, 1 failure, 2 bad usage or configuration,
+130 interrupted (Ctrl-C) during upload or get.
 `;
 
 /**
@@ -81,7 +82,8 @@ Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
  * @param args The arguments after the program name, e.g.
  * `process.argv.slice(2)`.
  * @returns The exit code: `0` on success (for `serve`, once it stopped), `1`
- * when something failed, `2` for bad usage or configuration.
+ * when something failed, `2` for bad usage or configuration. Ctrl-C during
+ * `upload` or `get` exits the process with `130`.
  *
  * @example Upload a file from a program, as the command line does
  * ```ts ignore
@@ -168,6 +170,10 @@ function parseArgsMessage(error: Error, usage: string): string {
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL" && quoted !== undefined) {
     return `unexpected argument ${JSON.stringify(quoted)}`;
   }
+  // "Option '-n, --name <value>' argument missing"
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/
+    .exec(error.message);
+  if (missing !== null) return `${missing[1]} needs a value`;
   return error.message;
 }
 

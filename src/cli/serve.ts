@@ -176,16 +176,22 @@ export async function serve(args: string[]): Promise<number> {
   try {
     settings = routeSettings(values, env);
   } catch (error) {
-    printError(`fileurls serve: ${messageOf(error)}\n`);
-    return 2;
+    throw new UsageError(messageOf(error));
+  }
+  const publicUrl = values["public-url"];
+  if (publicUrl !== undefined && !isHttpUrl(publicUrl)) {
+    throw new UsageError(
+      `--public-url must be an http:// or https:// URL, such as https://files.example.com/v1, got ${
+        JSON.stringify(publicUrl)
+      }`,
+    );
   }
   const data = resolve(values.data);
   const secretBytes = new TextEncoder().encode(env.FILEURLS_SECRET).byteLength;
   if (env.FILEURLS_SECRET && secretBytes < MIN_SECRET_BYTES) {
-    printError(
-      `fileurls serve: FILEURLS_SECRET must be at least ${MIN_SECRET_BYTES} bytes, got ${secretBytes}\n`,
+    throw new UsageError(
+      `FILEURLS_SECRET must be at least ${MIN_SECRET_BYTES} bytes, got ${secretBytes}`,
     );
-    return 2;
   }
 
   let storage: Storage | PresignedStorage;
@@ -197,8 +203,7 @@ export async function serve(args: string[]): Promise<number> {
     try {
       storage = s3StorageFromEnv(env);
     } catch (error) {
-      printError(`fileurls serve: ${messageOf(error)}\n`);
-      return 2;
+      throw new UsageError(messageOf(error));
     }
     where =
       `S3 bucket ${env.FILEURLS_S3_BUCKET} at ${env.FILEURLS_S3_ENDPOINT}`;
@@ -264,8 +269,7 @@ export async function serve(args: string[]): Promise<number> {
     handler = (request) => app.fetch(request);
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) {
-      printError(`fileurls serve: ${messageOf(error)}\n`);
-      return 2;
+      throw new UsageError(messageOf(error));
     }
     throw error;
   }
@@ -448,4 +452,13 @@ function stopSignal(): Promise<string> {
       }
     }
   });
+}
+
+/** Whether `value` is an absolute `http:` or `https:` URL. */
+function isHttpUrl(value: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
 }

@@ -387,6 +387,8 @@ describe("fileurls usage", () => {
         /^fileurls serve: --max-size must be a size such as 5GiB/,
       ],
       [["serve", "extra"], /^fileurls serve: unexpected argument "extra"/],
+      [["upload", "a.bin", "-n"], /^fileurls upload: --name needs a value\n/],
+      [["serve", "--port"], /^fileurls serve: --port needs a value\n/],
       [["frobnicate"], /^fileurls: unknown command "frobnicate"/],
       [[], /^Usage: fileurls <command>/],
     ];
@@ -549,7 +551,8 @@ describe("fileurls serve across restarts and signals", () => {
     assert.equal(ran.stdout, "");
     assert.equal(
       ran.stderr,
-      "fileurls serve: FILEURLS_SECRET must be at least 32 bytes, got 9\n",
+      "fileurls serve: FILEURLS_SECRET must be at least 32 bytes, got 9\n" +
+        'Run "fileurls serve --help" for the usage.\n',
     );
   });
 });
@@ -620,7 +623,7 @@ describe("fileurls serve --storage s3", () => {
     assert.equal(none.stdout, "");
     assert.match(
       none.stderr,
-      /^fileurls serve: .*missing FILEURLS_S3_ENDPOINT, FILEURLS_S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\n$/,
+      /^fileurls serve: .*missing FILEURLS_S3_ENDPOINT, FILEURLS_S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\nRun "fileurls serve --help" for the usage\.\n$/,
     );
 
     const some = await run(
@@ -642,6 +645,9 @@ describe("fileurls serve --storage s3", () => {
       },
     );
     assert.equal(some.code, 2);
-    assert.match(some.stderr, /missing AWS_SECRET_ACCESS_KEY\n$/);
+    assert.match(
+      some.stderr,
+      /missing AWS_SECRET_ACCESS_KEY\nRun "fileurls serve --help" for the usage\.\n$/,
+    );
   });
 });

@@ -358,10 +358,15 @@ describe("fileurls serve's route settings", () => {
       {},
       /^--lifetime \(30d\) must not be longer than --max-lifetime \(1d\)/,
     ],
+    [
+      ["--public-url", "localhost:8787"],
+      {},
+      /^--public-url must be an http:\/\/ or https:\/\/ URL.*"localhost:8787"/,
+    ],
   ];
   for (const [args, env, message] of bad) {
     test(
-      `exits 2 with one line for ${
+      `exits 2 with one line and a pointer to --help for ${
         [...args, ...Object.entries(env).map((pair) => pair.join("="))].join(
           " ",
         )
@@ -375,8 +380,9 @@ describe("fileurls serve's route settings", () => {
         assert.equal(code, 2, stderr);
         assert.equal(stdout, "");
         const lines = stderr.split("\n");
-        assert.equal(lines.length, 2, stderr);
-        assert.equal(lines[1], "");
+        assert.equal(lines.length, 3, stderr);
+        assert.equal(lines[1], 'Run "fileurls serve --help" for the usage.');
+        assert.equal(lines[2], "");
         assert.match(lines[0].replace(/^fileurls serve: /, ""), message);
       },
     );
