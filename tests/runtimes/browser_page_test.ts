@@ -515,7 +515,15 @@ describe("the upload page in Chromium", { skip }, () => {
       },
     );
     const logged = errors.length;
-    await page.setInputFiles("#files", path);
+    // It says it uploads, not that it resumes, while its parts wait.
+    gate = hold(0);
+    try {
+      await page.setInputFiles("#files", path);
+      await waitForStatus(browser, "gone.bin", /^Uploading: 0%/);
+    } finally {
+      gate.release();
+      gate = undefined;
+    }
     await waitForStatus(browser, "gone.bin", /^Uploaded/);
     // The browser logs the kept upload's answer itself.
     assert.deepEqual(errors.splice(logged), [
