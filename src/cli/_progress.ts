@@ -180,7 +180,7 @@ export function renderLine(
     }
   }
   if (state.note) parts.push(state.note);
-  return fit(state.label, parts.join("  "), width);
+  return fit(state.label, parts, "  ", width);
 }
 
 /**
@@ -202,19 +202,40 @@ export function renderDone(
   now: number,
   width: number,
 ): string {
-  let text = `${formatBytes(size)} in ${
-    formatDuration((now - state.startedAt) / 1000)
-  }`;
-  if (expiresAt !== undefined) text += `, link ${expiresText(expiresAt, now)}`;
-  return fit(`✓ ${state.label}`, text, width);
+  const parts = [
+    `${formatBytes(size)} in ${formatDuration((now - state.startedAt) / 1000)}`,
+  ];
+  if (expiresAt !== undefined) {
+    parts.push(`link ${expiresText(expiresAt, now)}`);
+  }
+  return fit(`✓ ${state.label}`, parts, ", ", width);
 }
 
+/** Columns a label keeps before the parts after it are left out. */
+const LABEL_ROOM = 12;
+
 /**
- * `label  text` in at most `width - 1` columns (a wide character takes two),
- * the label shortened first.
+ * `label  part1<sep>part2…` in at most `width - 1` columns (a wide character
+ * takes two). Where it does not fit, the last parts are left out while the
+ * label would get fewer than {@linkcode LABEL_ROOM} columns (never the
+ * first part), then the label is shortened.
  */
-function fit(label: string, text: string, width: number): string {
+function fit(
+  label: string,
+  parts: string[],
+  separator: string,
+  width: number,
+): string {
   const room = Math.max(10, width - 1);
+  const need = Math.min(columns(label), LABEL_ROOM);
+  let count = parts.length;
+  while (
+    count > 1 &&
+    columns(parts.slice(0, count).join(separator)) + 2 + need > room
+  ) {
+    count--;
+  }
+  const text = parts.slice(0, count).join(separator);
   const rest = text === "" ? "" : `  ${text}`;
   const labelRoom = room - columns(rest);
   let shown = label;

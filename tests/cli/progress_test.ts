@@ -93,6 +93,30 @@ describe("the progress line", () => {
     );
   });
 
+  test("on a narrow terminal, the last parts go before the name is cut short, never mid-word", () => {
+    const state = startState("big600.bin", 0);
+    advance(state, 0, 600 * MiB, 0);
+    advance(state, 120 * MiB, 600 * MiB, 1000);
+    assert.equal(
+      renderLine(state, 1000, 80),
+      "big600.bin  120.0 MiB / 600.0 MiB  20%  120.0 MiB/s  4 s left",
+    );
+    assert.equal(
+      renderLine(state, 1000, 40),
+      "big600.bin  120.0 MiB / 600.0 MiB  20%",
+    );
+    const small = startState("small1.txt", 0);
+    const day = new Date(500 + 86400_000);
+    assert.equal(
+      renderDone(small, 12_390, day, 500, 40),
+      "✓ small1.txt  12.1 KiB in 1 s",
+    );
+    assert.equal(
+      renderDone(small, 12_390, day, 500, 60),
+      "✓ small1.txt  12.1 KiB in 1 s, link expires in 24 h",
+    );
+  });
+
   test("renderDone() says the size, the time taken and how long the link works", () => {
     const state = startState("photo.png", 0);
     const day = new Date(6000 + 86400_000);
