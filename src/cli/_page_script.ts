@@ -19,6 +19,7 @@ import {
   type UploadProgress,
   type UploadResult,
 } from "../../mod.ts";
+import { formatBytes as size } from "./_progress.ts";
 
 /** Where the API key is kept in `localStorage`. */
 const KEY_ITEM = "fileurls.apiKey";
@@ -131,19 +132,6 @@ let underWay = 0;
 addEventListener("beforeunload", (event) => {
   if (underWay > 0) event.preventDefault();
 });
-
-/** `1.2 MB`: bytes in decimal units. */
-function size(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = -1;
-  do {
-    value /= 1000;
-    unit++;
-  } while (value >= 1000 && unit < units.length - 1);
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
 
 /** What went wrong, in plain words. */
 function explain(error: unknown): string {
