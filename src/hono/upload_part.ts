@@ -9,6 +9,7 @@
 import type { Context } from "hono";
 import type { UploadedPart } from "../api.ts";
 import { ChecksumError, sha256Checker, Sha256CheckStream } from "../_sha256.ts";
+import { pacedCollector } from "../_runtime.ts";
 import {
   type Storage,
   StorageConflictError,
@@ -21,6 +22,14 @@ import { RouteError } from "./_errors.ts";
 import { verifyPartUrl } from "./_multipart_url.ts";
 import type { Config } from "./options.ts";
 import { checkLength, storeFailure } from "./upload.ts";
+
+/**
+ * Parts received, counted for Bun's garbage collector (a collection every
+ * 20 MiB, at most a tenth of the time): it frees request bodies late, and a
+ * 1 GiB upload in 5 MiB parts grew the server by about 80 MiB without it,
+ * 55 with it (`bench/server_memory.ts`).
+ */
+const collect = pacedCollector(20 * 1024 * 1024, 0.1);
 
 /**
  * Handles `PUT` on a part URL.
@@ -59,6 +68,7 @@ export async function uploadPart(
   const part = { number: grant.number, size: grant.size, sha256: grant.sha256 };
   try {
     await store.put(grant.id, grant.uploadId, part, body);
+    collect(grant.size);
   } catch (error) {
     const cut = guard.failure(action);
     if (cut !== undefined) throw cut;
