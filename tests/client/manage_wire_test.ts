@@ -83,7 +83,12 @@ describe("complete_url", () => {
           post.headers["content-length"] === undefined,
       );
       assert.equal(result.id, "from-complete");
-      assert.deepEqual(events.at(-1), { loaded: 5, total: 5 });
+      // The id the API gave with the URLs.
+      assert.deepEqual(events.at(-1), {
+        loaded: 5,
+        total: 5,
+        id: "from-create",
+      });
       const settled = events.length;
       await new Promise((done) => setTimeout(done, 20));
       assert.equal(events.length, settled, "no progress after settling");

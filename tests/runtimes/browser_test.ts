@@ -49,7 +49,7 @@ function routeApp(cors?: string[]): { app: Hono; methods: string[] } {
 
 interface PageUpload {
   url?: string;
-  progress?: { loaded: number; total: number }[];
+  progress?: { loaded: number; total: number; id?: string }[];
   error?: { name: string; message: string };
 }
 
@@ -102,8 +102,10 @@ async function assertRoundTrip(
 ): Promise<void> {
   assert.equal(answer.error, undefined, JSON.stringify(answer.error));
   const total = data.length;
-  assert.deepEqual(answer.progress?.at(0), { loaded: 0, total });
-  assert.deepEqual(answer.progress?.at(-1), { loaded: total, total });
+  // Every event tells the file's id, which the download URL holds.
+  const id = new URL(answer.url!).pathname.split("/").at(-2);
+  assert.deepEqual(answer.progress?.at(0), { loaded: 0, total, id });
+  assert.deepEqual(answer.progress?.at(-1), { loaded: total, total, id });
   const download = await fetch(answer.url!);
   assert.equal(download.status, 200);
   assert.equal(download.headers.get("content-type"), type);
