@@ -100,6 +100,59 @@ function uploadStdin(
   return { child, exited, stderr: () => stderr };
 }
 
+/**
+ * Starts `fileurls upload` of a file in 5 MiB parts, with its resume
+ * records in `state`, through a proxy where part 2 stalls.
+ */
+async function uploadStalling(file: string, state: string) {
+  const proxy = await startCutProxy(
+    server.port,
+    /PUT [^ ]*\/parts\/2\?/,
+    MiB,
+    "stall",
+  );
+  const env = {
+    FILEURLS_API_KEY: server.apiKey,
+    FILEURLS_STATE_DIR: state,
+  };
+  const baseUrl = `${proxy.url}/v1`;
+  const [command, ...prefix] = cliCommand();
+  const first = spawn(
+    command,
+    [...prefix, "upload", "--base-url", baseUrl, "--part-size", "5", file],
+    { cwd: ROOT, env: cleanEnv(env), stdio: "ignore" },
+  );
+  running.add(first);
+  return { proxy, env, baseUrl, first };
+}
+
+/**
+ * Starts an upload of standard input (11 MiB written, the pipe left open)
+ * to the route behind an API that takes `ms` to make a multipart upload,
+ * and resolves once the create request has arrived.
+ */
+async function stdinToSlowApi(ms: number, state: string) {
+  let creating: () => void;
+  const asked = new Promise<void>((done) => creating = done);
+  const api = await startRouteApi({
+    authorize: async (c) => {
+      if (c.req.method === "POST") {
+        creating();
+        await new Promise((done) => setTimeout(done, ms));
+      }
+      return true;
+    },
+  });
+  const piped = uploadStdin(
+    { url: `${api.url}/v1`, apiKey: api.apiKey },
+    "piped.bin",
+    state,
+  );
+  piped.child.stdin!.write(randomBytes(11 * MiB));
+  await asked;
+  return { api, piped };
+}
+
 describe("fileurls upload, killed and run again", () => {
   test("resumes from its record and sends only the missing parts", async () => {
     // 5 MiB parts (the server's smallest): 3 parts.
@@ -109,25 +162,8 @@ describe("fileurls upload, killed and run again", () => {
     const state = join(dir, "state");
     // Part 2 stalls on the way, as a network gone silent: the other parts
     // arrive, then the process is killed.
-    const proxy = await startCutProxy(
-      server.port,
-      /PUT [^ ]*\/parts\/2\?/,
-      MiB,
-      "stall",
-    );
-    const env = {
-      FILEURLS_API_KEY: server.apiKey,
-      FILEURLS_STATE_DIR: state,
-    };
-    const baseUrl = `${proxy.url}/v1`;
+    const { proxy, env, baseUrl, first } = await uploadStalling(file, state);
     try {
-      const [command, ...prefix] = cliCommand();
-      const first = spawn(
-        command,
-        [...prefix, "upload", "--base-url", baseUrl, "--part-size", "5", file],
-        { cwd: ROOT, env: cleanEnv(env), stdio: "ignore" },
-      );
-      running.add(first);
       const records = join(state, "uploads");
       await waitFor(async () => {
         // The record, beside the lock file that keeps other runs off it.
@@ -182,25 +218,8 @@ describe("fileurls upload, killed and run again", () => {
     const state = join(dir, "state-changing");
     const data = join(dir, "data", "files");
     const earlier = await uploadsIn(data);
-    const proxy = await startCutProxy(
-      server.port,
-      /PUT [^ ]*\/parts\/2\?/,
-      MiB,
-      "stall",
-    );
-    const env = {
-      FILEURLS_API_KEY: server.apiKey,
-      FILEURLS_STATE_DIR: state,
-    };
-    const baseUrl = `${proxy.url}/v1`;
+    const { proxy, env, baseUrl, first } = await uploadStalling(file, state);
     try {
-      const [command, ...prefix] = cliCommand();
-      const first = spawn(
-        command,
-        [...prefix, "upload", "--base-url", baseUrl, "--part-size", "5", file],
-        { cwd: ROOT, env: cleanEnv(env), stdio: "ignore" },
-      );
-      running.add(first);
       await waitFor(async () => {
         const saved = (await readdir(join(state, "uploads")).catch(() => []))
           .filter((name) => name.endsWith(".json"));
@@ -415,25 +434,8 @@ describe("fileurls upload, killed and run again", () => {
 
   test("Ctrl-C while the API still makes the upload of standard input: it is deleted once made", async () => {
     // The API takes a second to make the upload; Ctrl-C comes meanwhile.
-    let creating: () => void;
-    const asked = new Promise<void>((done) => creating = done);
-    const api = await startRouteApi({
-      authorize: async (c) => {
-        if (c.req.method === "POST") {
-          creating();
-          await new Promise((done) => setTimeout(done, 1_000));
-        }
-        return true;
-      },
-    });
+    const { api, piped } = await stdinToSlowApi(1_000, "state-creating");
     try {
-      const piped = uploadStdin(
-        { url: `${api.url}/v1`, apiKey: api.apiKey },
-        "piped.bin",
-        "state-creating",
-      );
-      piped.child.stdin!.write(randomBytes(11 * MiB));
-      await asked;
       process.kill(piped.child.pid!, "SIGINT");
       assert.equal(await piped.exited, 130, piped.stderr());
       piped.child.stdin!.destroy();
@@ -456,25 +458,8 @@ describe("fileurls upload, killed and run again", () => {
   test("a second Ctrl-C exits at once, having said it was interrupted once", async () => {
     // The API takes 2 s to make the upload: the first Ctrl-C's clean-up
     // waits for it, the second does not.
-    let creating: () => void;
-    const asked = new Promise<void>((done) => creating = done);
-    const api = await startRouteApi({
-      authorize: async (c) => {
-        if (c.req.method === "POST") {
-          creating();
-          await new Promise((done) => setTimeout(done, 2_000));
-        }
-        return true;
-      },
-    });
+    const { api, piped } = await stdinToSlowApi(2_000, "state-twice");
     try {
-      const piped = uploadStdin(
-        { url: `${api.url}/v1`, apiKey: api.apiKey },
-        "piped.bin",
-        "state-twice",
-      );
-      piped.child.stdin!.write(randomBytes(11 * MiB));
-      await asked;
       const started = Date.now();
       process.kill(piped.child.pid!, "SIGINT");
       await new Promise((done) => setTimeout(done, 200));

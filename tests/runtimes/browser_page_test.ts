@@ -132,6 +132,10 @@ describe("the upload page in Chromium", { skip }, () => {
   let gate: Hold | undefined;
   /** `METHOD path` of every request to the API. */
   const requests: string[] = [];
+  /** How many part `PUT`s have come so far. */
+  const partPuts = () =>
+    requests.filter((r) => /^PUT \/v1\/files\/uploads\/.*\/parts\//.test(r))
+      .length;
   /** Part `PUT`s the route has not answered yet. */
   let partsInFlight = 0;
   /** While set, part `PUT`s of this number are refused with a 400. */
@@ -390,18 +394,14 @@ describe("the upload page in Chromium", { skip }, () => {
   });
 
   test("picked again after a reload, a file sent in parts resumes: only the parts the server lacks go", async () => {
-    const { page } = browser;
     const data = bytes(PART * 5 + 7, 8);
     const path = join(sources, "film.bin");
     await writeFile(path, data);
-    const partPuts = () =>
-      requests.filter((r) => /^PUT \/v1\/files\/uploads\/.*\/parts\//.test(r))
-        .length;
     // Two parts of six go (40 % but 7 bytes); the others wait, and the page
     // is reloaded.
     gate = hold(2);
     try {
-      await resumeAfterReload(data, path, partPuts);
+      await resumeAfterReload(data, path);
     } finally {
       gate?.release();
       gate = undefined;
@@ -411,7 +411,6 @@ describe("the upload page in Chromium", { skip }, () => {
   async function resumeAfterReload(
     data: Uint8Array,
     path: string,
-    partPuts: () => number,
   ): Promise<void> {
     const { page } = browser;
     await page.setInputFiles("#files", path);
@@ -459,9 +458,6 @@ describe("the upload page in Chromium", { skip }, () => {
     const data = bytes(PART * 4, 10);
     const path = join(sources, "failed.bin");
     await writeFile(path, data);
-    const partPuts = () =>
-      requests.filter((r) => /^PUT \/v1\/files\/uploads\/.*\/parts\//.test(r))
-        .length;
     const before = partPuts();
     const logged = errors.length;
     refusePart = 3;
