@@ -236,7 +236,9 @@ function upload(file: File): void {
     if (total === undefined || controller.signal.aborted) return;
     if (retry) {
       shown = -1;
-      status.textContent = `Trying again after a failure (${retry.reason})…`;
+      status.textContent = `Trying again${
+        retry.delay >= 1000 ? ` in ${Math.round(retry.delay / 1000)} s` : ""
+      } after a failure (${retry.reason})…`;
       return;
     }
     bar.max = Math.max(total, 1);

@@ -131,6 +131,24 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
+ * What a retry is told as: `retrying part 3 (connection reset)`, and with a
+ * wait of a second or more (a `Retry-After`), its length:
+ * `retrying part 27 in 30 s (status 409)`.
+ *
+ * @param retry The progress event's `retry`.
+ * @returns The note.
+ */
+export function retryNote(
+  retry: { part?: number; reason: string; delay: number },
+): string {
+  const part = retry.part === undefined ? "" : ` part ${retry.part}`;
+  const wait = retry.delay >= 1000
+    ? ` in ${formatDuration(retry.delay / 1000)}`
+    : "";
+  return `retrying${part}${wait} (${retry.reason})`;
+}
+
+/**
  * How long a link works, for people: `expires in 24 h` up to two days
  * ahead, else `expires on 2030-01-31 12:00 UTC`.
  *

@@ -12,6 +12,7 @@ import {
   type FileState,
   ProgressDisplay,
   renderDone,
+  retryNote,
 } from "./_progress.ts";
 import { printError } from "./_output.ts";
 
@@ -74,11 +75,7 @@ export function terminalReport(): Report {
       // before the next redraw.
       const sized = state.total === undefined && total !== undefined;
       advance(state, loaded, total, display.now());
-      if (retry !== undefined) {
-        state.note = `retrying${
-          retry.part === undefined ? "" : ` part ${retry.part}`
-        } (${retry.reason})`;
-      }
+      if (retry !== undefined) state.note = retryNote(retry);
       if (sized) display.redraw();
       else display.changed();
     },

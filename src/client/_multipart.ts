@@ -41,8 +41,11 @@ export interface MultipartSend {
   signal?: AbortSignal;
   /** Called with the bytes the API has acknowledged so far. */
   onAcknowledged(loaded: number): void;
-  /** Called when a part is sent again: its number, the attempt, and why. */
-  onRetry?(part: number, attempt: number, reason: string): void;
+  /**
+   * Called when a part is to be sent again: its number, the attempt, why,
+   * and the milliseconds until then.
+   */
+  onRetry?(part: number, attempt: number, reason: string, delay: number): void;
 }
 
 /** Bytes per chunk of a part body sent as a stream. */
@@ -198,8 +201,8 @@ async function sendPart(
           signal,
           fetch: put,
           patience,
-          onRetry: (attempt, reason) =>
-            send.onRetry?.(part.number, attempt, retryReason(reason)),
+          onRetry: (attempt, reason, delay) =>
+            send.onRetry?.(part.number, attempt, retryReason(reason), delay),
         },
       );
       return;

@@ -28,8 +28,11 @@ export interface RequestContext {
   action: string;
   /** Aborts the request and any wait between attempts. */
   signal?: AbortSignal;
-  /** Called before an attempt is made again, with why the last one failed. */
-  onRetry?(attempt: number, reason: unknown): void;
+  /**
+   * Called as soon as an attempt is to be made again: with its number, why
+   * the last one failed, and the milliseconds it waits first.
+   */
+  onRetry?(attempt: number, reason: unknown, delay: number): void;
   /** Sends this request instead of the transport's `fetch`. */
   fetch?: (
     url: string,
@@ -203,7 +206,6 @@ export class Transport {
     let reason: unknown;
     for (let attempt = 0;; attempt++) {
       signal?.throwIfAborted();
-      if (attempt > 0) context.onRetry?.(attempt, reason);
       const timer = new AbortController();
       const expire = () =>
         timer.abort(new TimeoutError(action, timeout, where));
@@ -274,7 +276,11 @@ export class Transport {
       } finally {
         clearTimeout(id);
         signal?.removeEventListener("abort", onAbort);
-        if (wait !== undefined) await sleep(wait, signal);
+        if (wait !== undefined) {
+          // Told now, not once the wait is over: a Retry-After may be long.
+          context.onRetry?.(attempt + 1, reason, wait);
+          await sleep(wait, signal);
+        }
       }
     }
   }

@@ -69,12 +69,12 @@ export async function single(
     {
       action,
       signal,
-      onRetry: (attempt, reason) =>
+      onRetry: (attempt, reason, delay) =>
         report({
           loaded: 0,
           total,
           ...known,
-          retry: { attempt, reason: retryReason(reason) },
+          retry: { attempt, reason: retryReason(reason), delay },
         }),
     },
   ).catch(async (error) => {

@@ -248,13 +248,13 @@ async function sendAll(
         acknowledged = loaded;
         report({ loaded, total, uploadUrl, id });
       },
-      onRetry: (part, attempt, reason) =>
+      onRetry: (part, attempt, reason, delay) =>
         report({
           loaded: acknowledged,
           total,
           uploadUrl,
           id,
-          retry: { attempt, reason, part },
+          retry: { attempt, reason, part, delay },
         }),
     });
     report({ loaded: completed.size, total: completed.size, uploadUrl, id });

@@ -106,6 +106,11 @@ export interface UploadProgress {
     reason: string;
     /** The part sent again, in a multipart upload. */
     part?: number;
+    /**
+     * Milliseconds until the attempt starts: the event comes as soon as
+     * the last one failed, before the wait (a `Retry-After` may be long).
+     */
+    delay: number;
   };
 }
 

@@ -13,6 +13,7 @@ import {
   ProgressDisplay,
   renderDone,
   renderLine,
+  retryNote,
   startState,
 } from "../../src/cli/_progress.ts";
 import { downloadExpiry } from "../../src/cli/_expiry.ts";
@@ -138,6 +139,21 @@ describe("the progress line", () => {
       "expires on 2030-01-08 00:00 UTC",
     );
     assert.equal(expiresText(new Date(now - 1), now), "expired");
+  });
+
+  test("retryNote() says which part, why, and how long the wait is when it is long", () => {
+    assert.equal(
+      retryNote({ part: 3, reason: "connection reset", delay: 400 }),
+      "retrying part 3 (connection reset)",
+    );
+    assert.equal(
+      retryNote({ part: 27, reason: "status 409", delay: 30_000 }),
+      "retrying part 27 in 30 s (status 409)",
+    );
+    assert.equal(
+      retryNote({ reason: "status 503", delay: 5_000 }),
+      "retrying in 5 s (status 503)",
+    );
   });
 
   test("ProgressDisplay redraws at most once per interval and erases its lines", async () => {

@@ -205,25 +205,36 @@ describe("uploadFile() sends what fits in one part as one PUT", () => {
 });
 
 describe("uploadFile() in parts, when things go wrong", () => {
-  test("a part answered with 503 is sent again alone, and a progress event says which and why", async () => {
+  test("a part answered with 503 is sent again alone, and a progress event says which, why and when, before the wait", async () => {
     let failed = false;
+    /** When part 2 came again. */
+    let again = 0;
     const api = await startRouteApi({}, (request) => {
-      if (
-        !failed && request.method === "PUT" &&
-        /\/parts\/2\?/.test(request.target)
-      ) {
-        failed = true;
-        return { status: 503, headers: { "retry-after": "0" }, body: "busy" };
+      if (request.method !== "PUT" || !/\/parts\/2\?/.test(request.target)) {
+        return;
       }
+      if (failed) {
+        again = Date.now();
+        return;
+      }
+      failed = true;
+      return { status: 503, headers: { "retry-after": "1" }, body: "busy" };
     });
     try {
       const data = bytes(PART * 4, 13);
       const events: UploadProgress[] = [];
+      /** When the retry was told. */
+      let told = 0;
       const result = await client(api).files.uploadFile(data, "prediction", {
         name: "a.bin",
         partSize: PART,
-        onProgress: (p) => events.push(p),
+        onProgress: (p) => {
+          if (p.retry) told = Date.now();
+          events.push(p);
+        },
       });
+      // Told as the part failed, a second before it went again.
+      assert.ok(again - told >= 900, `${again - told} ms`);
       const numbers = api.parts().map(partNumber).sort((a, b) => a - b);
       assert.deepEqual(numbers, [1, 2, 2, 3, 4]);
       assert.deepEqual(await download(api, result.downloadUrl), data);
@@ -232,7 +243,7 @@ describe("uploadFile() in parts, when things go wrong", () => {
       assert.equal(loaded.at(-1), data.length);
       assert.deepEqual(
         events.filter((e) => e.retry !== undefined).map((e) => e.retry),
-        [{ attempt: 1, reason: "status 503", part: 2 }],
+        [{ attempt: 1, reason: "status 503", part: 2, delay: 1000 }],
       );
     } finally {
       await api.close();
