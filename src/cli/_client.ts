@@ -130,7 +130,7 @@ export function explain(
       return `${message}${tried}\nhint: ${hint}`;
     }
     if (error.status === 413) {
-      return `${message}\nhint: the API takes no file this large; fileurls serve takes up to its --max-size (1GiB unless given)`;
+      return `${message}\nhint: the API takes no file this large (the limit of fileurls serve is its --max-size)`;
     }
     if (error.status === 401) {
       return hasKey

@@ -40,6 +40,13 @@ export async function single(
   }, action);
   const urls = await destination.single!(params, action);
   checkFileUrls(urls, action);
+  // URLs made elsewhere (uploadTo) for another size: refused here, rather
+  // than by the store (an S3 bucket says only SignatureDoesNotMatch).
+  if (typeof urls.size === "number" && urls.size !== total) {
+    throw new FileUrlsError(
+      `${action}: the file has ${total} bytes, but the URLs were made for ${urls.size}`,
+    );
+  }
   const completeUrl = urls.complete_url;
   if (completeUrl !== undefined) checkUrl(completeUrl, "complete_url", action);
   // Each event tells the file's id, where the API gave one.

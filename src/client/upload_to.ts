@@ -34,16 +34,19 @@ import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
  * @param target What the API answered, or a multipart upload's `upload_url`.
  * @param file The contents, as for {@linkcode Files.upload}, of the size
  * the URLs were made for. Its name and media type are those the answer
- * names (`name`, `mime_type`, which the fileurls route sends), unless
- * `options` gives them; where the answer has none, the file's own.
+ * names (`name`, `mime_type`, which the fileurls route sends); where the
+ * answer has none, the file's own or `options`'.
  * @param options As for {@linkcode Files.upload}, with `fetch`, `maxRetries`
  * and `timeout`.
  * @returns The uploaded file.
  * @throws {TypeError} If no name can be found (a Blob, with no name in the
- * answer nor in `options`), or an argument is malformed.
+ * answer nor in `options`), `options.name` or `options.mimeType` is not
+ * what the answer says the URLs were made for, or an argument is
+ * malformed (no request is made).
  * @throws {FileUrlsError} If a request fails, an answer is longer than
- * 1 MiB, or a URL is not absolute `http:` or `https:` (nothing is sent to
- * it).
+ * 1 MiB, a URL is not absolute `http:` or `https:` (nothing is sent to
+ * it), or the file is not of the size the URLs were made for (nothing is
+ * sent).
  *
  * @example In a browser, with URLs from your backend
  * ```ts ignore
@@ -80,12 +83,36 @@ export async function uploadTo(
       "Cannot upload: target must be the URLs the API answered, or an upload_url",
     );
   }
-  // The name and type the URLs were made for, where the answer tells them,
-  // unless the caller says otherwise: the upload URL takes only that type.
+  // The name and type the URLs were made for, where the answer tells them:
+  // the file goes under that name, and its upload URL takes only that type.
+  const name = stringOr(target.name);
+  const type = stringOr(target.mime_type);
+  if (
+    name !== undefined && options.name !== undefined && options.name !== name
+  ) {
+    throw new TypeError(
+      `Cannot upload ${JSON.stringify(options.name)}: the URLs were made for ${
+        JSON.stringify(name)
+      }; leave options.name out, or have the URLs made for that name`,
+    );
+  }
+  if (
+    type !== undefined && options.mimeType !== undefined &&
+    essence(options.mimeType) !== essence(type)
+  ) {
+    throw new TypeError(
+      `Cannot upload ${
+        JSON.stringify(name ?? options.name ?? "a file")
+      }: the URLs were made for the type ${JSON.stringify(type)}, not ${
+        JSON.stringify(options.mimeType)
+      }`,
+    );
+  }
+  // The type as it was declared, to the letter: a presigned URL signs it.
   const declared: UploadToOptions = {
     ...options,
-    name: options.name ?? stringOr(target.name),
-    mimeType: options.mimeType ?? stringOr(target.mime_type),
+    name: name ?? options.name,
+    mimeType: type ?? options.mimeType,
   };
   if ("part_size" in target) {
     // Asked for its state first, as a resumed upload is: a file of another
@@ -104,4 +131,9 @@ export async function uploadTo(
 
 function stringOr(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** A media type's `type/subtype`, lowercased, without parameters. */
+function essence(type: string): string {
+  return type.split(";")[0].trim().toLowerCase();
 }

@@ -324,7 +324,7 @@ describe("fileurls serve --max-size", () => {
       assert.equal(over.code, 1);
       assert.match(
         over.stderr,
-        /413: Cannot start an upload: size 6291457 is over the limit of 6291456 bytes\nhint: the API takes no file this large; fileurls serve takes up to its --max-size/,
+        /413: Cannot start an upload: size 6291457 is over the limit of 6291456 bytes\nhint: the API takes no file this large \(the limit of fileurls serve is its --max-size\)\n/,
       );
     } finally {
       await other.stop();

@@ -933,6 +933,58 @@ describe("uploadFile() in parts, its progress and options", () => {
     }
   });
 
+  test("uploadTo() refuses, before any request, a name, type or size other than the URLs were made for", async () => {
+    const api = await startRouteApi();
+    try {
+      const urls = await client(api).files.createUrls({
+        name: "n.txt",
+        size: 5,
+        resource: "prediction",
+        mime_type: "text/plain",
+      });
+      const upload = await startedByBackend(api);
+      const before = api.requests.length;
+      const data = new TextEncoder().encode("hello");
+      for (const target of [urls, upload]) {
+        const named = await uploadTo(target, data, { name: "zzz.json" })
+          .catch((e) => e);
+        assert.ok(named instanceof TypeError, String(named));
+        assert.match(
+          named.message,
+          /the URLs were made for "(n\.txt|from-backend\.bin)"/,
+        );
+        const typed = await uploadTo(target, data, {
+          mimeType: "application/json",
+        }).catch((e) => e);
+        assert.ok(typed instanceof TypeError, String(typed));
+        assert.match(
+          typed.message,
+          /made for the type "[^"]+", not "application\/json"/,
+        );
+      }
+      const sized = await uploadTo(urls, new Uint8Array(6)).catch((e) => e);
+      assert.ok(sized instanceof FileUrlsError, String(sized));
+      assert.equal(
+        sized.message,
+        `Cannot upload "n.txt": the file has 6 bytes, but the URLs were made for 5`,
+      );
+      assert.equal(api.requests.length, before, "no request");
+      // The same type, cased or with parameters otherwise, is the type; it
+      // goes as declared, which a presigned URL signs to the letter.
+      const singles = api.singles().length;
+      const result = await uploadTo(urls, data, {
+        mimeType: "Text/Plain; charset=utf-8",
+      });
+      assert.equal(result.name, "n.txt");
+      assert.equal(
+        api.singles().slice(singles)[0].headers["content-type"],
+        "text/plain",
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
   test("uploadTo() given the upload_url of one PUT says so, not that a key is missing", async () => {
     const api = await startRouteApi();
     try {
