@@ -270,8 +270,11 @@ describe("Client.files.upload() through filesRoute with s3Storage", () => {
       resource: "prediction",
       mime_type: "text/plain",
     });
-    // One byte more than the URL was signed for.
-    const error = await uploadTo(urls, new TextEncoder().encode("hello!"), {
+    // One byte more than the URL was signed for. The client refuses that
+    // itself when the answer tells the size, as the route's does: here the
+    // URLs come bare, as another API's may, and the bucket says no.
+    const { size: _size, ...bare } = urls;
+    const error = await uploadTo(bare, new TextEncoder().encode("hello!"), {
       name: "signed.txt",
     }).catch((e) => e);
     assert.ok(error instanceof ApiError, String(error));
