@@ -142,6 +142,21 @@ export async function openSource(
   );
 }
 
+/**
+ * Whether the contents name themselves, so that {@linkcode openSource}
+ * needs no `options.name`: a file path, a Node `fs.ReadStream`, a `File`
+ * or a `Bun.file()`.
+ *
+ * @param content What to upload.
+ * @returns Whether a name can be found without options.
+ */
+export function namesItself(content: FileContent): boolean {
+  if (typeof content === "string" || content instanceof URL) return true;
+  if (isReadStream(content)) return true;
+  const own = (content as { name?: unknown }).name;
+  return content instanceof Blob && typeof own === "string" && own !== "";
+}
+
 function blobSource(
   name: string,
   blob: Blob,

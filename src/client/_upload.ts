@@ -181,19 +181,12 @@ async function resume(
   uploadUrl: string,
 ): Promise<UploadResult> {
   const { transport, source, action, options } = upload;
-  const status = await getStatus(transport, uploadUrl, action, options.signal)
-    .catch((error) => {
-      // A capability URL is asked without a key: one that wants a key is
-      // the wrong URL (an upload URL of one PUT, say), not too few
-      // credentials.
-      if (error instanceof ApiError && error.status === 401) {
-        throw new FileUrlsError(
-          `${action}: the URL is not a multipart upload's upload_url (asked for its state, the API answered 401); for one PUT, pass the whole answer of POST /files/urls`,
-          { cause: error },
-        );
-      }
-      throw error;
-    });
+  const status = await readStatus(
+    transport,
+    uploadUrl,
+    action,
+    options.signal,
+  );
   if (
     source.size !== undefined && status.size !== null &&
     source.size !== status.size
@@ -296,6 +289,39 @@ async function sendAll(
     if (error instanceof FileUrlsError) error.uploadUrl = uploadUrl;
     throw error;
   }
+}
+
+/**
+ * Asks a multipart upload's state at its capability URL, as a resume does.
+ *
+ * @param transport Sends the request.
+ * @param uploadUrl The capability URL.
+ * @param action What is being done, for messages.
+ * @param signal Aborts the request.
+ * @returns The state.
+ * @throws {FileUrlsError} If the URL wants an API key (401): it is not a
+ * multipart upload's `upload_url`.
+ */
+export async function readStatus(
+  transport: Transport,
+  uploadUrl: string,
+  action: string,
+  signal?: AbortSignal,
+): Promise<UploadStatus> {
+  return await getStatus(transport, uploadUrl, action, signal).catch(
+    (error) => {
+      // A capability URL is asked without a key: one that wants a key is
+      // the wrong URL (an upload URL of one PUT, say), not too few
+      // credentials.
+      if (error instanceof ApiError && error.status === 401) {
+        throw new FileUrlsError(
+          `${action}: the URL is not a multipart upload's upload_url (asked for its state, the API answered 401); for one PUT, pass the whole answer of POST /files/urls`,
+          { cause: error },
+        );
+      }
+      throw error;
+    },
+  );
 }
 
 /** What an upload found complete at the API resolves with. */

@@ -10,7 +10,9 @@ import {
   type MultipartUpload,
 } from "../api.ts";
 import { Transport } from "./_request.ts";
-import { uploadFile } from "./_upload.ts";
+import { readStatus, uploadFile } from "./_upload.ts";
+import { namesItself } from "./_source.ts";
+import { checkUrl } from "./_url.ts";
 import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
 
 /**
@@ -27,7 +29,8 @@ import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
  *   size than the one declared is refused before any part is sent, and one
  *   whose parts are stored already is not sent again.
  * - A multipart upload's `upload_url` alone: resumes it, sending only the
- *   parts the API does not hold yet.
+ *   parts the API does not hold yet. Contents with no name of their own (a
+ *   Blob, bytes, a stream) take the name the upload was made for.
  *
  * No API key is needed or sent: the URLs are the capability.
  *
@@ -71,11 +74,23 @@ export async function uploadTo(
 ): Promise<UploadResult> {
   const transport = new Transport(options, false);
   if (typeof target === "string") {
+    // Contents with no name of their own take the one the upload was made
+    // for, which its state tells.
+    let name = options.name;
+    if (name === undefined && !namesItself(file)) {
+      checkUrl(target, "upload_url", "Cannot upload");
+      name = (await readStatus(
+        transport,
+        target,
+        "Cannot upload",
+        options.signal,
+      )).name;
+    }
     return await uploadFile(
       transport,
       file,
       { resource: DEFAULT_RESOURCE },
-      { ...options, resume: target },
+      { ...options, name, resume: target },
     );
   }
   if (typeof target !== "object" || target === null) {

@@ -850,6 +850,20 @@ describe("uploadFile() in parts, its progress and options", () => {
     }
   });
 
+  test("uploadTo() given an upload_url alone names a nameless Blob as the upload was made for", async () => {
+    const api = await startRouteApi();
+    try {
+      const upload = await startedByBackend(api);
+      const data = bytes(PART * 2 + 1, 25);
+      const result = await uploadTo(upload.upload_url, new Blob([data]));
+      assert.equal(result.name, "from-backend.bin");
+      assert.equal(result.id, upload.id);
+      assert.deepEqual(await download(api, result.downloadUrl), data);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("uploadTo() one PUT resolves with the name and type the URLs were made for", async () => {
     const api = await startRouteApi();
     try {
