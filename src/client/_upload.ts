@@ -58,6 +58,8 @@ export interface Destination {
    * resume, and only what it lacks is sent.
    */
   started?: MultipartUpload;
+  /** The state of the upload `options.resume` names, if read already. */
+  status?: UploadStatus;
 }
 
 /**
@@ -103,7 +105,7 @@ export async function uploadFile(
   };
   try {
     if (options.resume !== undefined) {
-      return await resume(upload, options.resume);
+      return await resume(upload, options.resume, destination.status);
     }
     if (destination.started !== undefined) {
       checkUrl(destination.started.upload_url, "upload_url", upload.action);
@@ -179,14 +181,11 @@ async function multipart(upload: Upload): Promise<UploadResult> {
 async function resume(
   upload: Upload,
   uploadUrl: string,
+  known?: UploadStatus,
 ): Promise<UploadResult> {
   const { transport, source, action, options } = upload;
-  const status = await readStatus(
-    transport,
-    uploadUrl,
-    action,
-    options.signal,
-  );
+  const status = known ??
+    await readStatus(transport, uploadUrl, action, options.signal);
   if (
     source.size !== undefined && status.size !== null &&
     source.size !== status.size

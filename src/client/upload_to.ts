@@ -8,11 +8,13 @@ import {
   DEFAULT_RESOURCE,
   type FileUrls,
   type MultipartUpload,
+  type UploadStatus,
 } from "../api.ts";
 import { Transport } from "./_request.ts";
 import { readStatus, uploadFile } from "./_upload.ts";
 import { namesItself } from "./_source.ts";
 import { checkUrl } from "./_url.ts";
+import { essence } from "../_media_type.ts";
 import type { FileContent, UploadResult, UploadToOptions } from "./types.ts";
 
 /**
@@ -75,22 +77,22 @@ export async function uploadTo(
   const transport = new Transport(options, false);
   if (typeof target === "string") {
     // Contents with no name of their own take the one the upload was made
-    // for, which its state tells.
-    let name = options.name;
-    if (name === undefined && !namesItself(file)) {
+    // for, which its state tells; the resume then starts from that state.
+    let status: UploadStatus | undefined;
+    if (options.name === undefined && !namesItself(file)) {
       checkUrl(target, "upload_url", "Cannot upload");
-      name = (await readStatus(
+      status = await readStatus(
         transport,
         target,
         "Cannot upload",
         options.signal,
-      )).name;
+      );
     }
     return await uploadFile(
       transport,
       file,
-      { resource: DEFAULT_RESOURCE },
-      { ...options, name, resume: target },
+      { resource: DEFAULT_RESOURCE, status },
+      { ...options, name: options.name ?? status?.name, resume: target },
     );
   }
   if (typeof target !== "object" || target === null) {
@@ -146,9 +148,4 @@ export async function uploadTo(
 
 function stringOr(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-/** A media type's `type/subtype`, lowercased, without parameters. */
-function essence(type: string): string {
-  return type.split(";")[0].trim().toLowerCase();
 }
