@@ -171,7 +171,7 @@ function blobSource(
   const whole = bunGlobal() !== undefined || runtime() === "browser";
   // Bun frees each part's ArrayBuffer late: a collection, waited for, every
   // 16 MiB read, at most a tenth of the time, kept a 1 GiB Blob's upload at
-  // 44 MiB over the Blob, against 127 with Bun left to itself.
+  // 44 MiB over the Blob, against 119-127 with collections only asked for.
   const collect = pacedCollector(GARBAGE_BYTES, 0.1);
   return {
     name,
