@@ -248,19 +248,23 @@ async function lock(path: string): Promise<number | undefined> {
       if ((error as { code?: string }).code !== "EEXIST") throw error;
     }
     const pid = Number(await readFile(path, "utf8").catch(() => ""));
-    if (attempt > 0 || isRunning(pid)) return pid;
+    if (attempt > 0 || await isRunning(pid)) return pid;
     await rm(path, { force: true });
   }
 }
 
-function isRunning(pid: number): boolean {
+async function isRunning(pid: number): Promise<boolean> {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: running, as another user.
-    return (error as { code?: string }).code === "EPERM";
+    if ((error as { code?: string }).code !== "EPERM") return false;
   }
+  // A process killed but not yet reaped by its parent (a zombie) still
+  // takes signals: on Linux, its state tells that it has ended.
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const state = stat.slice(stat.lastIndexOf(")") + 2)[0];
+  return state !== "Z" && state !== "X";
 }

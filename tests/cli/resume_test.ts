@@ -10,6 +10,7 @@ import {
   mkdir,
   mkdtemp,
   readdir,
+  readFile,
   rm,
   stat,
   utimes,
@@ -628,5 +629,38 @@ describe("fileurls upload, killed and run again", () => {
       assert.equal(JSON.parse(ran.stdout).id, t.upload.id, "resumed");
       assert.deepEqual(await readdir(join(t.state, "uploads")), []);
     });
+
+    test(
+      "is taken over from a run that was killed but not yet reaped",
+      { skip: process.platform !== "linux" && "zombies are read from /proc" },
+      async () => {
+        const t = await recorded("zombie");
+        // A child of a process that never waits for it stays a zombie once
+        // it ends: it still takes signals, as the killed run's may.
+        const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], {
+          stdio: ["ignore", "pipe", "ignore"],
+        });
+        try {
+          const pid = Number(
+            await new Promise<string>((done) =>
+              parent.stdout!.once("data", (chunk) => done(String(chunk)))
+            ),
+          );
+          for (let i = 0; i < 100; i++) {
+            const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+            if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") break;
+            await new Promise((done) => setTimeout(done, 20));
+          }
+          process.kill(pid, 0); // Takes signals.
+          await writeFile(`${t.record}.lock`, String(pid));
+          const ran = await t.run();
+          assert.equal(ran.code, 0, ran.stderr);
+          assert.equal(JSON.parse(ran.stdout).id, t.upload.id, "resumed");
+          assert.deepEqual(await readdir(join(t.state, "uploads")), []);
+        } finally {
+          parent.kill();
+        }
+      },
+    );
   });
 });
