@@ -222,9 +222,7 @@ export async function upload(args: string[]): Promise<number> {
         return;
       }
       failed = true;
-      // A file sent in parts keeps its record: a rerun resumes it.
-      const resumable = file !== "-" && uploadUrl !== undefined &&
-        !values["no-resume"];
+      const resumable = error instanceof Object && kept.has(error);
       report.failed(
         key,
         `fileurls upload: ${
@@ -409,24 +407,41 @@ async function uploadRecorded(
     });
   let saved = options.resume ? record.uploadUrl : undefined;
   if (saved !== undefined) options.onNote("resuming an earlier upload");
+  const resumeOrStart = async () => {
+    try {
+      return await upload(saved);
+    } catch (error) {
+      // An upload that is gone or expired cannot be resumed: start over.
+      const gone = error instanceof ApiError &&
+        (error.status === 404 || error.status === 403);
+      if (saved === undefined || !gone || error.uploadUrl !== undefined) {
+        throw error;
+      }
+      await record.forget();
+      saved = undefined;
+      options.onNote("the earlier upload is gone: starting over");
+      return await upload(undefined);
+    }
+  };
   let result: UploadResult;
   try {
-    result = await upload(saved);
+    result = await resumeOrStart();
   } catch (error) {
-    // An upload that is gone or expired cannot be resumed: start over.
-    const gone = error instanceof ApiError &&
-      (error.status === 404 || error.status === 403);
-    if (saved === undefined || !gone || error.uploadUrl !== undefined) {
-      throw error;
+    // The record holds the upload, --no-resume or not: a rerun resumes it.
+    if (
+      saved !== undefined && record.busy === undefined &&
+      error instanceof Object
+    ) {
+      kept.add(error);
     }
-    await record.forget();
-    saved = undefined;
-    options.onNote("the earlier upload is gone: starting over");
-    result = await upload(undefined);
+    throw error;
   }
   await record.forget();
   return result;
 }
+
+/** Failures of uploads whose record is kept, which a rerun resumes. */
+const kept = new WeakSet<object>();
 
 /** Aborts an upload at the API, as far as it goes: it expires anyway. */
 async function abandon(uploadUrl: string): Promise<void> {

@@ -17,7 +17,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes, sha256 } from "../_data.ts";
 import { startCutProxy } from "../_cut_proxy.ts";
 import { startRouteApi } from "../_route_api.ts";
@@ -154,6 +154,34 @@ async function stdinToSlowApi(ms: number, state: string) {
   return { api, piped };
 }
 
+/**
+ * Where `fileurls upload` keeps the resume record of `file` uploaded to
+ * `baseUrl`: named for the file's absolute path, size, modification time
+ * and the API.
+ */
+async function recordFile(
+  state: string,
+  file: string,
+  baseUrl: string,
+): Promise<string> {
+  const info = await stat(file);
+  const key = JSON.stringify([
+    resolve(file),
+    info.size,
+    Math.floor(info.mtimeMs),
+    baseUrl,
+  ]);
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(key),
+  );
+  const name = Array.from(
+    new Uint8Array(digest),
+    (byte) => byte.toString(16).padStart(2, "0"),
+  ).join("").slice(0, 32);
+  return join(state, "uploads", `${name}.json`);
+}
+
 describe("fileurls upload, killed and run again", () => {
   test("resumes from its record and sends only the missing parts", async () => {
     // 5 MiB parts (the server's smallest): 3 parts.
@@ -258,76 +286,106 @@ describe("fileurls upload, killed and run again", () => {
     }
   });
 
-  test("a file whose upload fails midway says a rerun resumes it, and one does", async () => {
-    const own = await serve(["--port", "0", "--data", join(dir, "data-gone")]);
-    const file = join(dir, "failing.bin");
-    const data = randomBytes(12 * MiB);
-    await writeFile(file, data);
-    const env = {
-      FILEURLS_API_KEY: own.apiKey,
-      FILEURLS_STATE_DIR: join(dir, "state-failing"),
-    };
-    // Part 2 stalls; then the server goes away, and no retry reaches it.
-    const proxy = await startCutProxy(
-      own.port,
-      /PUT [^ ]*\/parts\/2\?/,
-      MiB,
-      "stall",
-    );
-    let again: Serving | undefined;
-    try {
-      const failing = run([
-        "upload",
-        "--base-url",
-        `${proxy.url}/v1`,
-        "--part-size",
-        "5",
-        "--timeout",
-        "1",
-        file,
-      ], { env });
-      await waitFor(() => Promise.resolve(proxy.cut()), "the stalled part 2");
-      await own.stop("SIGKILL");
-      const failed = await failing;
-      assert.equal(failed.code, 1, failed.stderr);
-      assert.match(
-        failed.stderr,
-        /\nhint: run the same command again to resume it: the parts sent are kept\n$/,
+  for (
+    const { mode, flags, busy } of [
+      { mode: "", flags: [], busy: false },
+      { mode: " (--no-resume)", flags: ["--no-resume"], busy: false },
+      { mode: " (another run holds the file)", flags: [], busy: true },
+    ]
+  ) {
+    test(`a file whose upload fails midway says whether a rerun resumes it, and one does${mode}`, async () => {
+      const label = `failing${flags.length}${busy ? "-busy" : ""}`;
+      const folder = join(dir, `data-${label}`);
+      const own = await serve(["--port", "0", "--data", folder]);
+      const file = join(dir, `${label}.bin`);
+      const data = randomBytes(12 * MiB);
+      await writeFile(file, data);
+      const env = {
+        FILEURLS_API_KEY: own.apiKey,
+        FILEURLS_STATE_DIR: join(dir, `state-${label}`),
+      };
+      // Part 2 stalls; then the server goes away, and no retry reaches it.
+      const proxy = await startCutProxy(
+        own.port,
+        /PUT [^ ]*\/parts\/2\?/,
+        MiB,
+        "stall",
       );
-      // The killed server left part 2's lock: aged as a crash's is after
-      // 30 s, so that the rerun need not wait for it.
-      const files = join(dir, "data-gone", "files");
-      for (const upload of await uploadsIn(files)) {
-        for (const name of await readdir(join(files, upload, "parts"))) {
-          if (!name.endsWith(".lock")) continue;
-          const old = new Date(Date.now() - 60_000);
-          await utimes(join(files, upload, "parts", name), old, old);
+      let again: Serving | undefined;
+      try {
+        if (busy) {
+          // This test's own process stands for a run uploading the file.
+          const record = await recordFile(
+            env.FILEURLS_STATE_DIR,
+            file,
+            `${proxy.url}/v1`,
+          );
+          await mkdir(dirname(record), { recursive: true });
+          await writeFile(`${record}.lock`, String(process.pid));
         }
+        const failing = run([
+          "upload",
+          ...flags,
+          "--base-url",
+          `${proxy.url}/v1`,
+          "--part-size",
+          "5",
+          "--timeout",
+          "1",
+          file,
+        ], { env });
+        await waitFor(() => Promise.resolve(proxy.cut()), "the stalled part 2");
+        await own.stop("SIGKILL");
+        const failed = await failing;
+        assert.equal(failed.code, 1, failed.stderr);
+        const hint =
+          /\nhint: run the same command again to resume it: the parts sent are kept\n$/;
+        if (busy) assert.doesNotMatch(failed.stderr, hint);
+        else assert.match(failed.stderr, hint);
+        // The killed server left part 2's lock: aged as a crash's is after
+        // 30 s, so that the rerun need not wait for it.
+        const files = join(folder, "files");
+        for (const upload of await uploadsIn(files)) {
+          for (const name of await readdir(join(files, upload, "parts"))) {
+            if (!name.endsWith(".lock")) continue;
+            const old = new Date(Date.now() - 60_000);
+            await utimes(join(files, upload, "parts", name), old, old);
+          }
+        }
+        // Back on the same folder and port: the rerun finishes the upload.
+        // What the record holds: the failed upload, unless another run held
+        // the file.
+        const uploads = join(env.FILEURLS_STATE_DIR, "uploads");
+        const records = (await readdir(uploads)).filter((n) =>
+          n.endsWith(".json")
+        );
+        assert.equal(records.length, busy ? 0 : 1);
+        const failedUrl = busy
+          ? undefined
+          : JSON.parse(await readFile(join(uploads, records[0]), "utf8"))
+            .uploadUrl;
+        again = await serve(["--port", String(own.port), "--data", folder]);
+        const rerun = await run([
+          "upload",
+          "--json",
+          "--base-url",
+          `${proxy.url}/v1`,
+          "--part-size",
+          "5",
+          file,
+        ], { env });
+        assert.equal(rerun.code, 0, rerun.stderr);
+        const result = JSON.parse(rerun.stdout);
+        assert.equal(result.size, data.length);
+        if (!busy) {
+          assert.equal(new URL(failedUrl).pathname.split("/").pop(), result.id);
+        }
+      } finally {
+        await again?.stop();
+        await proxy.close();
       }
-      // Back on the same folder and port: the rerun finishes the upload.
-      again = await serve([
-        "--port",
-        String(own.port),
-        "--data",
-        join(dir, "data-gone"),
-      ]);
-      const rerun = await run([
-        "upload",
-        "--json",
-        "--base-url",
-        `${proxy.url}/v1`,
-        "--part-size",
-        "5",
-        file,
-      ], { env });
-      assert.equal(rerun.code, 0, rerun.stderr);
-      const result = JSON.parse(rerun.stdout);
-      assert.equal(result.size, data.length);
-    } finally {
-      await again?.stop();
-      await proxy.close();
-    }
-  });
+    });
+  }
 
   test("Ctrl-C tells what finished and that a rerun resumes", async () => {
     const big = join(dir, "interrupted.bin");
@@ -556,16 +614,7 @@ describe("fileurls upload, killed and run again", () => {
       const state = join(dir, `state-${label}`);
       const absolute = resolve(file);
       const mtimeMs = Math.floor((await stat(file)).mtimeMs);
-      const key = JSON.stringify([absolute, data.length, mtimeMs, server.url]);
-      const digest = await crypto.subtle.digest(
-        "SHA-256",
-        new TextEncoder().encode(key),
-      );
-      const name = Array.from(
-        new Uint8Array(digest),
-        (byte) => byte.toString(16).padStart(2, "0"),
-      ).join("").slice(0, 32);
-      const record = join(state, "uploads", `${name}.json`);
+      const record = await recordFile(state, file, server.url);
       await mkdir(join(state, "uploads"), { recursive: true });
       await writeFile(
         record,
