@@ -231,8 +231,9 @@ function bytesSource(
  * Opens a file by path: parts are read from the open file at their offsets
  * into the caller's buffers (`node:fs` on Deno, Bun and Node alike). The
  * whole file, for a single `PUT`, is a lazily read Blob on Bun (`Bun.file`)
- * and Node (`fs.openAsBlob`); Deno's `openAsBlob` reads the file whole, so
- * there it is read in chunks into a Blob.
+ * and Node (`fs.openAsBlob`); Deno's `openAsBlob` reads the file whole, and
+ * Node's tells a wrong size from 4 GiB on, so there it is read in chunks
+ * into a Blob.
  */
 async function openPath(
   path: string | URL,
@@ -257,11 +258,14 @@ async function openPath(
     const size = Math.min(range.end ?? stat.size, stat.size) - start;
     const bun = bunGlobal();
     // Bun guesses a type from the extension; fileurls infers its own.
-    const lazy = bun
+    let lazy = bun
       ? bun.file(path).slice(start, start + size, "")
       : runtime() !== "deno" && fs.openAsBlob
       ? (await fs.openAsBlob(path)).slice(start, start + size, "")
       : undefined;
+    // Node tells the size of a file of 4 GiB or more modulo 4 GiB
+    // (nodejs/node#52585): such a Blob would send too few bytes.
+    if (lazy?.size !== size) lazy = undefined;
     const readAt = (offset: number, length: number, into?: Uint8Array) =>
       readInto(
         file,
@@ -281,7 +285,15 @@ async function openPath(
         for (let offset = 0; offset < size; offset += READ_CHUNK) {
           chunks.push(await readAt(offset, READ_CHUNK));
         }
-        return new Blob(chunks as BlobPart[]);
+        try {
+          return new Blob(chunks as BlobPart[]);
+        } catch (error) {
+          // Node 20 makes no Blob of 4 GiB or more.
+          throw new Error(
+            `Cannot upload "${name}": this runtime cannot hold its ${size} bytes for one PUT; send it in parts (a partSize below its size, to an API that offers multipart uploads)`,
+            { cause: error },
+          );
+        }
       },
       close: () => file.close(),
     };
