@@ -111,7 +111,13 @@ async function serve(kind: Kind, dir: string): Promise<void> {
     const app = new Hono();
     app.route(
       "/v1",
-      filesRoute({ storage: fsStorage({ dir }), secret: SECRET, public: true }),
+      filesRoute({
+        storage: fsStorage({ dir }),
+        secret: SECRET,
+        public: true,
+        // Any size the bench is run with (the default is 1 GiB).
+        maxSize: 5 * 1024 ** 4,
+      }),
     );
     handler = app.fetch;
   } else {
