@@ -138,8 +138,13 @@ describe("the upload page in Chromium", { skip }, () => {
       .length;
   /** Part `PUT`s the route has not answered yet. */
   let partsInFlight = 0;
-  /** While set, part `PUT`s of this number are refused with a 400. */
+  /**
+   * While set, part `PUT`s of this number are refused with a 400, once
+   * parts 1 and 2 are stored (so that the failure cannot stop them first).
+   */
   let refusePart: number | undefined;
+  /** Part numbers stored, by path of their upload. */
+  const storedParts = new Map<string, Set<number>>();
   /** CSP violations the page reported, and its console's errors. */
   const violations: string[] = [];
   const errors: string[] = [];
@@ -155,6 +160,12 @@ describe("the upload page in Chromium", { skip }, () => {
       if (part) partsInFlight++;
       try {
         if (part && path.endsWith(`/parts/${refusePart}`)) {
+          const upload = path.replace(/\/parts\/\d+$/, "");
+          for (let i = 0; i < 500; i++) {
+            const stored = storedParts.get(upload);
+            if (stored?.has(1) && stored.has(2)) break;
+            await new Promise((done) => setTimeout(done, 20));
+          }
           return c.json({
             error: { type: "invalid_request", message: "refused here" },
           }, 400);
@@ -172,6 +183,12 @@ describe("the upload page in Chromium", { skip }, () => {
           }
         }
         await next();
+        if (part && c.res.ok) {
+          const upload = path.replace(/\/parts\/\d+$/, "");
+          const stored = storedParts.get(upload) ?? new Set<number>();
+          stored.add(Number(path.split("/").pop()));
+          storedParts.set(upload, stored);
+        }
       } finally {
         if (part) partsInFlight--;
       }
@@ -479,8 +496,8 @@ describe("the upload page in Chromium", { skip }, () => {
       .filter(([key]) => JSON.parse(key)[1] === "failed.bin")
       .map(([, value]) => value);
     assert.equal(kept.length, 1);
-    // Parts 1 and 2 were stored (4 too, unless the failure stopped it first);
-    // picked again, only the others go.
+    // Parts 1 and 2 were stored before part 3 was refused (4 too, unless the
+    // failure stopped it first); picked again, only the others go.
     while (partsInFlight > 0) await new Promise((done) => setTimeout(done, 20));
     const { url } = kept[0] as { url: string };
     const { parts } = await (await fetch(url)).json();
