@@ -394,9 +394,21 @@ async function complete(
     });
   } catch (error) {
     if (error instanceof StorageConflictError) {
+      if (await (config.storage as Storage).stat(session.id) !== undefined) {
+        throw new RouteError(409, `${action}: the upload is already complete`);
+      }
+      // A part is being written (a request the client gave up on may still
+      // be arriving), or another completion runs: by `bodyTimeout` the
+      // first has ended or been cut; one that died with its process is over
+      // when the storage says.
+      const wait = Math.max(
+        Math.ceil(config.bodyTimeout / 1000),
+        error.retryAfter ?? 0,
+      );
       throw new RouteError(
         409,
-        `${action}: the upload is already complete or a part is being written`,
+        `${action}: another request is writing a part, or completing the upload; try again in ${wait} s`,
+        { "retry-after": String(wait) },
       );
     }
     if (error instanceof StorageNotFoundError) {

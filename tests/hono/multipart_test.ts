@@ -409,6 +409,44 @@ describe("a part being written", () => {
     assert.deepEqual(await listed(t.app, upload.upload_url), [part]);
   });
 
+  test("a completion meanwhile answers 409 with Retry-After, and completes once the part is in", async () => {
+    const t = routeApp({
+      storage: fsStorage({ dir: join(dir, "held-complete") }),
+      bodyTimeout: 2500,
+    });
+    const data = seeded(PART + 100, 9);
+    const { upload, parts } = await sendAll(t.app, data);
+    // Part 1 again, the same bytes: a request the client gave up on, still
+    // arriving.
+    const [url] = await signed(t.app, upload.upload_url, [parts[0]]);
+    let held!: ReadableStreamDefaultController<Uint8Array>;
+    const again = Promise.resolve(t.app.request(url.url, {
+      method: "PUT",
+      headers: { "content-length": String(PART) },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          held = controller;
+          controller.enqueue(data.slice(0, PART / 2));
+        },
+      }),
+      duplex: "half",
+    } as RequestInit));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const list = parts.map(({ number, sha256 }) => ({ number, sha256 }));
+    const refused = await complete(t.app, upload.upload_url, list);
+    const [status, type, message] = await errorOf(refused);
+    assert.deepEqual([status, type], [409, "conflict"]);
+    assert.match(message, /another request is writing a part/);
+    assert.equal(refused.headers.get("retry-after"), "3");
+    assert.equal((await t.app.request(upload.download_url)).status, 404);
+    held.enqueue(data.slice(PART / 2, PART));
+    held.close();
+    assert.equal((await again).status, 200);
+    assert.equal((await complete(t.app, upload.upload_url, list)).status, 201);
+    const got = await t.app.request(upload.download_url);
+    assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
+  });
+
   test("a lock left by a crashed process makes the 409 wait until it is taken over", async () => {
     const folder = join(dir, "crashed");
     const t = routeApp({
@@ -558,13 +596,12 @@ describe("completion", () => {
     const [early] = await signed(t.app, upload.upload_url, [parts[0]]);
     const list = parts.map(({ number, sha256 }) => ({ number, sha256 }));
     assert.equal((await complete(t.app, upload.upload_url, list)).status, 201);
-    assert.deepEqual(
-      (await errorOf(await complete(t.app, upload.upload_url, list))).slice(
-        0,
-        2,
-      ),
-      [409, "conflict"],
-    );
+    const twice = await complete(t.app, upload.upload_url, list);
+    const [status, type, message] = await errorOf(twice);
+    assert.deepEqual([status, type], [409, "conflict"]);
+    assert.match(message, /the upload is already complete$/);
+    // Nothing to wait for.
+    assert.equal(twice.headers.get("retry-after"), null);
     assert.equal(
       (await sign(t.app, upload.upload_url, [parts[0]])).status,
       409,
