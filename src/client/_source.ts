@@ -281,19 +281,21 @@ async function openPath(
       readAt,
       async whole() {
         if (lazy !== undefined) return lazy;
-        const chunks: Uint8Array[] = [];
-        for (let offset = 0; offset < size; offset += READ_CHUNK) {
-          chunks.push(await readAt(offset, READ_CHUNK));
-        }
-        try {
-          return new Blob(chunks as BlobPart[]);
-        } catch (error) {
-          // Node 20 makes no Blob of 4 GiB or more.
+        // Node 20 makes no Blob of 4 GiB or more: said before any read.
+        const most = builtinModule<NodeBuffer>("node:buffer")?.constants
+          ?.MAX_LENGTH;
+        if (most !== undefined && size > most) {
           throw new Error(
             `Cannot upload "${name}": this runtime cannot hold its ${size} bytes for one PUT; send it in parts (a partSize below its size, to an API that offers multipart uploads)`,
-            { cause: error },
           );
         }
+        // Each chunk goes into a Blob of its own at once, which the whole
+        // one then refers to: the file is held once, not twice.
+        const chunks: Blob[] = [];
+        for (let offset = 0; offset < size; offset += READ_CHUNK) {
+          chunks.push(new Blob([await readAt(offset, READ_CHUNK) as BlobPart]));
+        }
+        return new Blob(chunks);
       },
       close: () => file.close(),
     };
@@ -303,6 +305,10 @@ async function openPath(
       cause: error,
     });
   }
+}
+
+interface NodeBuffer {
+  constants?: { MAX_LENGTH?: number };
 }
 
 /** Bytes per read of a whole file into a Blob. */
