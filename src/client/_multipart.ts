@@ -42,10 +42,15 @@ export interface MultipartSend {
   /** Called with the bytes the API has acknowledged so far. */
   onAcknowledged(loaded: number): void;
   /**
-   * Called when a part is to be sent again: its number, the attempt, why,
-   * and the milliseconds until then.
+   * Called when a part is to be sent again (its number), or the completion
+   * (`undefined`): the attempt, why, and the milliseconds until then.
    */
-  onRetry?(part: number, attempt: number, reason: string, delay: number): void;
+  onRetry?(
+    part: number | undefined,
+    attempt: number,
+    reason: string,
+    delay: number,
+  ): void;
 }
 
 /** Bytes per chunk of a part body sent as a stream. */
@@ -301,7 +306,14 @@ async function complete(
     const completed = await transport.post(
       subresource(send.uploadUrl, "complete"),
       { parts },
-      { action, signal: send.signal },
+      {
+        action,
+        signal: send.signal,
+        // A part still arriving from an earlier attempt can hold it up for
+        // the route's body timeout.
+        onRetry: (attempt, reason, delay) =>
+          send.onRetry?.(undefined, attempt, retryReason(reason), delay),
+      },
     ) as CompletedUpload;
     checkUrl(completed?.download_url, "download_url", action);
     return completed;

@@ -246,7 +246,12 @@ async function sendAll(
           total,
           uploadUrl,
           id,
-          retry: { attempt, reason, part, delay },
+          retry: {
+            attempt,
+            reason,
+            ...(part === undefined ? {} : { part }),
+            delay,
+          },
         }),
     });
     report({ loaded: completed.size, total: completed.size, uploadUrl, id });

@@ -97,14 +97,15 @@ export interface UploadProgress {
   id?: string;
   /**
    * Set on the event that tells why a request starts again: a single `PUT`
-   * (from 0), or one part of a multipart upload (`loaded` stays).
+   * (from 0), one part of a multipart upload, or its completion (`loaded`
+   * stays).
    */
   retry?: {
     /** The attempt about to start, from 1. */
     attempt: number;
     /** Why the last attempt failed, e.g. `connection reset`, `status 503`. */
     reason: string;
-    /** The part sent again, in a multipart upload. */
+    /** The part sent again, in a multipart upload; absent for its completion. */
     part?: number;
     /**
      * Milliseconds until the attempt starts: the event comes as soon as

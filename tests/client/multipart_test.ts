@@ -250,6 +250,44 @@ describe("uploadFile() in parts, when things go wrong", () => {
     }
   });
 
+  test("a completion answered with 409 and Retry-After is tried again, and a progress event without a part says so", async () => {
+    let refused = false;
+    const api = await startRouteApi({}, (request) => {
+      if (request.method !== "POST" || !/\/complete\?/.test(request.target)) {
+        return;
+      }
+      if (refused) return;
+      refused = true;
+      // As the route answers while a part is still being written.
+      return {
+        status: 409,
+        headers: { "retry-after": "1", "content-type": "application/json" },
+        body: JSON.stringify({
+          error: { type: "conflict", message: "a part is being written" },
+        }),
+      };
+    });
+    try {
+      const data = bytes(PART * 2 + 10, 15);
+      const events: UploadProgress[] = [];
+      const result = await client(api).files.uploadFile(data, "prediction", {
+        name: "a.bin",
+        partSize: PART,
+        onProgress: (p) => events.push(p),
+      });
+      assert.ok(refused);
+      assert.deepEqual(await download(api, result.downloadUrl), data);
+      const retries = events.filter((e) => e.retry !== undefined);
+      assert.deepEqual(retries.map((e) => e.retry), [
+        { attempt: 1, reason: "status 409", delay: 1000 },
+      ]);
+      assert.equal(retries[0].loaded, data.length);
+      assert.equal(events.at(-1)!.loaded, data.length);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("a dropped connection fails the upload with its uploadUrl, and resume sends only the missing parts", async () => {
     const data = bytes(PART * 5, 14);
     const { api, error, heal } = await failAtPart3(data);
