@@ -376,6 +376,36 @@ describe("part URLs", () => {
   });
 });
 
+/**
+ * Starts a part `PUT` whose body brings half of `bytes`, then nothing, and
+ * waits until the route is reading it.
+ *
+ * @returns `finish()`, which sends the rest and gives the answer.
+ */
+async function heldPut(app: App, url: string, bytes: Uint8Array) {
+  let held!: ReadableStreamDefaultController<Uint8Array>;
+  const half = Math.floor(bytes.length / 2);
+  const answer = Promise.resolve(app.request(url, {
+    method: "PUT",
+    headers: { "content-length": String(bytes.length) },
+    body: new ReadableStream<Uint8Array>({
+      start(controller) {
+        held = controller;
+        controller.enqueue(bytes.slice(0, half));
+      },
+    }),
+    duplex: "half",
+  } as RequestInit));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return {
+    finish(): Promise<Response> {
+      held.enqueue(bytes.slice(half));
+      held.close();
+      return answer;
+    },
+  };
+}
+
 describe("a part being written", () => {
   test("another PUT of it answers 409 with Retry-After: the route's bodyTimeout", async () => {
     const t = routeApp({
@@ -386,26 +416,11 @@ describe("a part being written", () => {
     const data = seeded(PART, 7);
     const [part] = await partsOf(data);
     const [url] = await signed(t.app, upload.upload_url, [part]);
-    // A body that brings half the part, then nothing.
-    let held!: ReadableStreamDefaultController<Uint8Array>;
-    const first = Promise.resolve(t.app.request(url.url, {
-      method: "PUT",
-      headers: { "content-length": String(PART) },
-      body: new ReadableStream<Uint8Array>({
-        start(controller) {
-          held = controller;
-          controller.enqueue(data.slice(0, PART / 2));
-        },
-      }),
-      duplex: "half",
-    } as RequestInit));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const first = await heldPut(t.app, url.url, data.subarray(0, PART));
     const second = await putPart(t.app, url.url, data);
     assert.deepEqual((await errorOf(second)).slice(0, 2), [409, "conflict"]);
     assert.equal(second.headers.get("retry-after"), "3");
-    held.enqueue(data.slice(PART / 2));
-    held.close();
-    assert.equal((await first).status, 200);
+    assert.equal((await first.finish()).status, 200);
     assert.deepEqual(await listed(t.app, upload.upload_url), [part]);
   });
 
@@ -419,19 +434,7 @@ describe("a part being written", () => {
     // Part 1 again, the same bytes: a request the client gave up on, still
     // arriving.
     const [url] = await signed(t.app, upload.upload_url, [parts[0]]);
-    let held!: ReadableStreamDefaultController<Uint8Array>;
-    const again = Promise.resolve(t.app.request(url.url, {
-      method: "PUT",
-      headers: { "content-length": String(PART) },
-      body: new ReadableStream<Uint8Array>({
-        start(controller) {
-          held = controller;
-          controller.enqueue(data.slice(0, PART / 2));
-        },
-      }),
-      duplex: "half",
-    } as RequestInit));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const again = await heldPut(t.app, url.url, data.subarray(0, PART));
     const list = parts.map(({ number, sha256 }) => ({ number, sha256 }));
     const refused = await complete(t.app, upload.upload_url, list);
     const [status, type, message] = await errorOf(refused);
@@ -439,9 +442,7 @@ describe("a part being written", () => {
     assert.match(message, /another request is writing a part/);
     assert.equal(refused.headers.get("retry-after"), "3");
     assert.equal((await t.app.request(upload.download_url)).status, 404);
-    held.enqueue(data.slice(PART / 2, PART));
-    held.close();
-    assert.equal((await again).status, 200);
+    assert.equal((await again.finish()).status, 200);
     assert.equal((await complete(t.app, upload.upload_url, list)).status, 201);
     const got = await t.app.request(upload.download_url);
     assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
