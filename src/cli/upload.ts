@@ -434,6 +434,12 @@ async function uploadRecorded(
     ) {
       kept.add(error);
     }
+    // Another run holds the record: nothing can resume this upload, which
+    // goes now rather than when it expires.
+    const uploadUrl = (error as { uploadUrl?: string }).uploadUrl;
+    if (record.busy !== undefined && uploadUrl !== undefined) {
+      await abandon(uploadUrl);
+    }
     throw error;
   }
   await record.forget();

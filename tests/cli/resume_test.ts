@@ -679,6 +679,48 @@ describe("fileurls upload, killed and run again", () => {
       assert.deepEqual(await readdir(join(t.state, "uploads")), []);
     });
 
+    test("held by another run: a failure drops this run's upload at the API, which nothing could resume", async () => {
+      const data = randomBytes(PART * 2 + 10);
+      const file = join(dir, "held-failing.bin");
+      await writeFile(file, data);
+      // Part 2 is refused for good.
+      const api = await startRouteApi(
+        {},
+        (request) =>
+          request.method === "PUT" && /\/parts\/2\?/.test(request.target)
+            ? { status: 400, body: "refused here" }
+            : undefined,
+      );
+      try {
+        const state = join(dir, "state-held-failing");
+        const baseUrl = api.baseUrl;
+        const record = await recordFile(state, file, baseUrl);
+        await mkdir(dirname(record), { recursive: true });
+        await writeFile(`${record}.lock`, String(process.pid));
+        const ran = await run([
+          "upload",
+          "--base-url",
+          baseUrl,
+          "--part-size",
+          String(PART / MiB),
+          file,
+        ], {
+          env: { FILEURLS_API_KEY: api.apiKey, FILEURLS_STATE_DIR: state },
+        });
+        assert.equal(ran.code, 1, ran.stderr);
+        assert.match(ran.stderr, /400/);
+        assert.equal(api.starts().length, 1);
+        const deleted = api.requests.filter((r) => r.method === "DELETE");
+        assert.equal(deleted.length, 1, "dropped at the API");
+        assert.equal(
+          (await fetch(`${api.url}${deleted[0].target}`)).status,
+          404,
+        );
+      } finally {
+        await api.close();
+      }
+    });
+
     test(
       "is taken over from a run that was killed but not yet reaped",
       { skip: process.platform !== "linux" && "zombies are read from /proc" },
