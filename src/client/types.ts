@@ -105,7 +105,10 @@ export interface UploadProgress {
     attempt: number;
     /** Why the last attempt failed, e.g. `connection reset`, `status 503`. */
     reason: string;
-    /** The part sent again, in a multipart upload; absent for its completion. */
+    /**
+     * The part sent again, in a multipart upload; absent for a single `PUT`
+     * and for a multipart upload's completion.
+     */
     part?: number;
     /**
      * Milliseconds until the attempt starts: the event comes as soon as
