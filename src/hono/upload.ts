@@ -80,6 +80,31 @@ export async function upload(c: Context, config: Config): Promise<Response> {
 }
 
 /**
+ * The 409 for a part or completion held up by another request: by the
+ * route's `bodyTimeout` that request has ended, or been cut if its client
+ * went away unseen; one that died with its process is over when the
+ * storage says (`retryAfter`). `Retry-After` tells the wait.
+ *
+ * @param config The route's settings.
+ * @param error What the storage threw.
+ * @param message What was held up, and by what.
+ * @returns The answer.
+ */
+export function busyConflict(
+  config: Config,
+  error: StorageConflictError,
+  message: string,
+): RouteError {
+  const wait = Math.max(
+    Math.ceil(config.bodyTimeout / 1000),
+    error.retryAfter ?? 0,
+  );
+  return new RouteError(409, `${message}; try again in ${wait} s`, {
+    "retry-after": String(wait),
+  });
+}
+
+/**
  * The answer to give when a storage refused a body, if the body or a full
  * storage explains it: 408 or 503 if the guard cut the body, 507 for a full
  * storage, 413 or 400 for a body longer or shorter than declared (counted as

@@ -21,7 +21,7 @@ import { GuardedBody, refuseWhenStopping } from "./_body.ts";
 import { RouteError } from "./_errors.ts";
 import { verifyPartUrl } from "./_multipart_url.ts";
 import type { Config } from "./options.ts";
-import { checkLength, storeFailure } from "./upload.ts";
+import { busyConflict, checkLength, storeFailure } from "./upload.ts";
 
 /**
  * Parts received, counted for Bun's garbage collector (a collection every
@@ -76,17 +76,10 @@ export async function uploadPart(
       throw new RouteError(400, error.message);
     }
     if (error instanceof StorageConflictError) {
-      // Another request holds the part: by `bodyTimeout` it has either
-      // ended, or been cut if its client went away unseen; one that died
-      // with its process is over when the storage says.
-      const wait = Math.max(
-        Math.ceil(config.bodyTimeout / 1000),
-        error.retryAfter ?? 0,
-      );
-      throw new RouteError(
-        409,
-        `${action}: another request is writing this part, or completing the upload; try again in ${wait} s`,
-        { "retry-after": String(wait) },
+      throw busyConflict(
+        config,
+        error,
+        `${action}: another request is writing this part, or completing the upload`,
       );
     }
     if (error instanceof StorageNotFoundError) {

@@ -33,7 +33,7 @@ import {
 } from "./_multipart_url.ts";
 import type { Config } from "./options.ts";
 import { downloadUrl, requireMultipart } from "./start_upload.ts";
-import { etag, notifyUploaded } from "./upload.ts";
+import { busyConflict, etag, notifyUploaded } from "./upload.ts";
 
 /** The most part URLs one request may ask for. */
 const MAX_PART_URLS = 100;
@@ -398,17 +398,11 @@ async function complete(
         throw new RouteError(409, `${action}: the upload is already complete`);
       }
       // A part is being written (a request the client gave up on may still
-      // be arriving), or another completion runs: by `bodyTimeout` the
-      // first has ended or been cut; one that died with its process is over
-      // when the storage says.
-      const wait = Math.max(
-        Math.ceil(config.bodyTimeout / 1000),
-        error.retryAfter ?? 0,
-      );
-      throw new RouteError(
-        409,
-        `${action}: another request is writing a part, or completing the upload; try again in ${wait} s`,
-        { "retry-after": String(wait) },
+      // be arriving), or another completion runs.
+      throw busyConflict(
+        config,
+        error,
+        `${action}: another request is writing a part, or completing the upload`,
       );
     }
     if (error instanceof StorageNotFoundError) {
