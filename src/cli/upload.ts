@@ -5,15 +5,12 @@
  * @module
  */
 
-import { stat } from "node:fs/promises";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { DEFAULT_RESOURCE } from "../api.ts";
 import { quoteName } from "../_params.ts";
 import { basename } from "../_path.ts";
-import type { Client } from "../client/client.ts";
-import { ApiError } from "../client/errors.ts";
-import type { UploadProgress, UploadResult } from "../client/types.ts";
+import type { UploadProgress } from "../client/types.ts";
 import {
   API_OPTIONS,
   API_USAGE,
@@ -23,10 +20,10 @@ import {
 } from "./_client.ts";
 import { downloadExpiry } from "./_expiry.ts";
 import { plainReport, terminalReport } from "./_report.ts";
-import { openResume, releaseAll, type Resume } from "./_resume.ts";
+import { releaseAll } from "./_resume.ts";
+import { abandon, isResumable, uploadPath } from "./_upload_path.ts";
 import { parseDuration } from "./_units.ts";
 import {
-  codeOf,
   flushed,
   messageOf,
   print,
@@ -222,7 +219,7 @@ export async function upload(args: string[]): Promise<number> {
         return;
       }
       failed = true;
-      const resumable = error instanceof Object && kept.has(error);
+      const resumable = isResumable(error);
       report.failed(
         key,
         `fileurls upload: ${
@@ -315,167 +312,4 @@ function wholeNumber(value: string, option: string): number {
     );
   }
   return number;
-}
-
-/**
- * Uploads a file by path, resuming an upload of it that an earlier run left
- * unfinished, and keeping a record of a new one until it completes.
- */
-async function uploadPath(
-  client: Client,
-  path: string,
-  resource: string,
-  options: {
-    name: string;
-    partSize: number;
-    concurrency: number;
-    lifetime: number | undefined;
-    resume: boolean;
-    baseUrl: string;
-    onProgress: (progress: UploadProgress) => void;
-    onNote: (note: string) => void;
-  },
-): Promise<UploadResult> {
-  // A file that goes in one PUT has nothing to resume.
-  if (await fileSize(path) <= options.partSize) {
-    return await client.files.uploadFile(path, resource, {
-      name: options.name,
-      partSize: options.partSize,
-      lifetime: options.lifetime,
-      onProgress: options.onProgress,
-    });
-  }
-  const record = await openResume(path, options.baseUrl, {
-    name: options.name,
-    resource,
-    lifetime: options.lifetime,
-  });
-  try {
-    return await uploadRecorded(client, path, resource, options, record);
-  } finally {
-    await record.release();
-  }
-}
-
-async function uploadRecorded(
-  client: Client,
-  path: string,
-  resource: string,
-  options: Parameters<typeof uploadPath>[3],
-  record: Resume,
-): Promise<UploadResult> {
-  if (record.busy !== undefined) {
-    options.onNote(
-      `process ${record.busy} is uploading this file too: this upload cannot be resumed`,
-    );
-  }
-  // An earlier upload this run will not resume is dropped at the API, rather
-  // than kept until it expires.
-  const dropped = options.resume
-    ? record.otherUploadUrl
-    : record.uploadUrl ?? record.otherUploadUrl;
-  if (dropped !== undefined) {
-    options.onNote(
-      options.resume
-        ? "an earlier upload had other options: starting over"
-        : "dropping an earlier upload: starting over",
-    );
-    await record.forget();
-    await abandon(dropped);
-  }
-  if (record.changedUploadUrls.length > 0) {
-    options.onNote(
-      "the file changed since an earlier upload: dropping it, starting over",
-    );
-    await Promise.all(record.changedUploadUrls.map(abandon));
-  }
-  const upload = (resume: string | undefined) =>
-    client.files.uploadFile(path, resource, {
-      name: options.name,
-      partSize: options.partSize,
-      lifetime: options.lifetime,
-      concurrency: options.concurrency,
-      resume,
-      onProgress: (progress) => {
-        const { uploadUrl } = progress;
-        if (uploadUrl !== undefined && uploadUrl !== saved) {
-          saved = uploadUrl;
-          record.save(uploadUrl).catch(() => {});
-        }
-        options.onProgress(progress);
-      },
-    });
-  let saved = options.resume ? record.uploadUrl : undefined;
-  if (saved !== undefined) options.onNote("resuming an earlier upload");
-  const resumeOrStart = async () => {
-    try {
-      return await upload(saved);
-    } catch (error) {
-      // An upload that is gone or expired cannot be resumed: start over.
-      const gone = error instanceof ApiError &&
-        (error.status === 404 || error.status === 403);
-      if (saved === undefined || !gone || error.uploadUrl !== undefined) {
-        throw error;
-      }
-      await record.forget();
-      saved = undefined;
-      options.onNote("the earlier upload is gone: starting over");
-      return await upload(undefined);
-    }
-  };
-  let result: UploadResult;
-  try {
-    result = await resumeOrStart();
-  } catch (error) {
-    // The record holds the upload, --no-resume or not: a rerun resumes it.
-    if (
-      saved !== undefined && record.busy === undefined &&
-      error instanceof Object
-    ) {
-      kept.add(error);
-    }
-    // Another run holds the record: nothing can resume this upload, which
-    // goes now rather than when it expires.
-    const uploadUrl = (error as { uploadUrl?: string }).uploadUrl;
-    if (record.busy !== undefined && uploadUrl !== undefined) {
-      await abandon(uploadUrl);
-    }
-    throw error;
-  }
-  await record.forget();
-  return result;
-}
-
-/** Failures of uploads whose record is kept, which a rerun resumes. */
-const kept = new WeakSet<object>();
-
-/** Aborts an upload at the API, as far as it goes: it expires anyway. */
-async function abandon(uploadUrl: string): Promise<void> {
-  try {
-    const answer = await fetch(uploadUrl, {
-      method: "DELETE",
-      signal: AbortSignal.timeout(10_000),
-    });
-    await answer.body?.cancel();
-  } catch {
-    // Unreachable, or gone already.
-  }
-}
-
-async function fileSize(path: string): Promise<number> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    const code = codeOf(error);
-    throw new Error(
-      `Cannot upload ${quoteName(path)}: ${
-        code === "ENOENT" ? "no such file" : messageOf(error)
-      }`,
-    );
-  }
-  if (!info.isFile()) {
-    throw new Error(`Cannot upload ${quoteName(path)}: not a file`);
-  }
-  return info.size;
 }
